@@ -1,0 +1,189 @@
+"""Recompute every figure of a plan from the decision alone, without the model.
+
+A *decision* is ``{project_id: start_year}`` for the funded projects. :func:`evaluate` turns it into
+spending, deliveries, China shares and objective values by plain arithmetic over the input objects;
+:func:`violations` lists every rule of the contract the plan breaks. The solver's plan is accepted
+only when this independent account agrees with the model (see ``verify.py``). Nothing here imports
+PuLP or the model builder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .instance import Instance
+
+TOL = 1e-6  # absolute tolerance for money ($M) and tonnes comparisons, relative where stated
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """All figures of one plan. Years are calendar years; money $M; tonnes t; shares fractions."""
+
+    starts: Mapping[str, int]  # funded project -> start year
+    online: Mapping[str, int]  # funded project -> first delivery year (start + build_years)
+    capex: Mapping[str, float]  # funded project -> capex at the capex basis ($M)
+    npv_discounted: Mapping[str, float]  # funded project -> npv_musd x discount(start)
+    spend: Mapping[int, float]  # horizon year -> capital spent
+    spend_robust: Mapping[int, float]  # spend with the gamma worst overruns of that year added
+    budget: Mapping[int, float]  # horizon year -> budget
+    deliveries: Mapping[str, Mapping[int, float]]  # mineral -> year -> tonnes delivered
+    demand: Mapping[str, Mapping[int, float]]  # mineral -> year -> US demand (t)
+    displaced: Mapping[str, Mapping[int, float]]  # mineral -> year -> China-dependent t displaced
+    share_before: Mapping[str, Mapping[int, float]]  # mineral -> year -> China share, no plan
+    share_after: Mapping[str, Mapping[int, float]]  # mineral -> year -> China share with the plan
+    npv_musd: float  # sum of discounted NPV of funded projects
+    security: float  # weighted, discounted share-years of China reliance removed
+    premium_musd: float  # discounted security premium of displaced tonnes ($M)
+    total_capex: float
+
+    def objective_value(self, objective: str) -> float:
+        if objective == "npv":
+            return self.npv_musd
+        if objective == "security":
+            return self.security
+        return self.npv_musd + self.premium_musd
+
+
+def allowed_starts(instance: Instance, project_id: str) -> list[int]:
+    """Start years open to a project: its window, clipped so that all spending is in the horizon."""
+    s = instance.settings
+    p = instance.projects[project_id]
+    last_spend_offset = len(p.spend_shares) - 1
+    lo = max(p.earliest_start, s.first_year)
+    hi = min(p.latest_start, s.last_year - last_spend_offset)
+    return list(range(lo, hi + 1))
+
+
+def evaluate(instance: Instance, starts: Mapping[str, int]) -> Evaluation:
+    """Every figure of the plan that funds ``starts`` (project_id -> start year)."""
+    s = instance.settings
+    years = list(s.years)
+    spend = {t: 0.0 for t in years}
+    overrun_by_year: dict[int, list[float]] = {t: [] for t in years}
+    deliveries = {m: {t: 0.0 for t in years} for m in instance.minerals}
+    online, capex, npv_disc = {}, {}, {}
+    for pid, start in starts.items():
+        p = instance.projects[pid]
+        cap = p.capex(s.capex_basis)
+        capex[pid] = cap
+        npv_disc[pid] = p.npv_musd * (1.0 + s.discount_rate) ** -(start - s.first_year)
+        extra = max(p.capex_high_musd - cap, 0.0)
+        for offset, share in enumerate(p.spend_shares):
+            year = start + offset
+            if share == 0:
+                continue
+            spend[year] = spend.get(year, 0.0) + cap * share
+            overrun_by_year.setdefault(year, []).append(extra * share)
+        online[pid] = start + p.build_years
+        end = s.last_year if p.operating_years is None else online[pid] + p.operating_years - 1
+        for year in range(online[pid], min(end, s.last_year) + 1):
+            deliveries[p.mineral][year] += p.capacity_tpa
+    gamma = s.robust_gamma
+    spend_robust = {
+        t: spend[t] + sum(sorted(overrun_by_year.get(t, []), reverse=True)[:gamma]) for t in spend
+    }
+    demand, displaced, before, after = {}, {}, {}, {}
+    security = premium = 0.0
+    for name, m in instance.minerals.items():
+        demand[name], displaced[name], before[name], after[name] = {}, {}, {}, {}
+        for t in years:
+            d = m.us_demand_t * (1.0 + m.demand_growth) ** (t - s.first_year)
+            exposed = m.china_share * d
+            x = min(deliveries[name][t], exposed)
+            disc = (1.0 + s.discount_rate) ** -(t - s.first_year)
+            demand[name][t] = d
+            displaced[name][t] = x
+            before[name][t] = m.china_share
+            after[name][t] = (exposed - x) / d
+            security += m.weight * x / d * disc
+            premium += x * m.security_premium_usd_per_t / 1e6 * disc
+    return Evaluation(
+        starts=dict(starts), online=online, capex=capex, npv_discounted=npv_disc,
+        spend=spend, spend_robust=spend_robust,
+        budget={t: float(instance.budget.get(t, 0.0)) for t in years},
+        deliveries=deliveries, demand=demand, displaced=displaced,
+        share_before=before, share_after=after,
+        npv_musd=sum(npv_disc.values()), security=security, premium_musd=premium,
+        total_capex=sum(capex.values()),
+    )
+
+
+def violations(instance: Instance, ev: Evaluation) -> list[str]:
+    """Every contract rule the plan breaks, in words. Empty means the plan is feasible."""
+    s = instance.settings
+    out: list[str] = []
+    for pid, start in ev.starts.items():
+        if pid not in instance.projects:
+            out.append(f"unknown project {pid!r} funded")
+            continue
+        if start not in allowed_starts(instance, pid):
+            out.append(f"{pid} starts in {start}, outside its allowed start years")
+    for pid, p in instance.projects.items():
+        if p.must_fund and pid not in ev.starts:
+            out.append(f"must-fund project {pid} is not funded")
+        if pid in ev.starts:
+            for q in p.requires:
+                if q not in ev.starts:
+                    out.append(f"{pid} requires {q}, which is not funded")
+                elif ev.online[q] > ev.online[pid]:
+                    out.append(f"{pid} (online {ev.online[pid]}) requires {q}, online only "
+                               f"{ev.online[q]}")
+    groups: dict[str, list[str]] = {}
+    for pid in ev.starts:
+        g = instance.projects[pid].exclusive_group if pid in instance.projects else None
+        if g:
+            groups.setdefault(g, []).append(pid)
+    for g, members in groups.items():
+        if len(members) > 1:
+            out.append(f"exclusive group {g!r} has {len(members)} funded: {', '.join(members)}")
+    spend_used = ev.spend_robust
+    years = list(s.years)
+    if s.budget_carryover:
+        cum_spend = cum_budget = 0.0
+        for t in years:
+            cum_spend += spend_used[t]
+            cum_budget += ev.budget[t]
+            if cum_spend > cum_budget + TOL * max(1.0, cum_budget):
+                out.append(f"cumulative spend to {t} is {cum_spend:.6f} $M, over the cumulative "
+                           f"budget {cum_budget:.6f} $M")
+    else:
+        for t in years:
+            if spend_used[t] > ev.budget[t] + TOL * max(1.0, ev.budget[t]):
+                out.append(f"spend in {t} is {spend_used[t]:.6f} $M, over the budget "
+                           f"{ev.budget[t]:.6f} $M")
+    for t in ev.spend:
+        if t not in ev.budget and ev.spend[t] > TOL:
+            out.append(f"{ev.spend[t]:.6f} $M spent in {t}, outside the horizon")
+    if s.total_budget_musd is not None and ev.total_capex > s.total_budget_musd + TOL * max(
+        1.0, s.total_budget_musd
+    ):
+        out.append(f"total capex {ev.total_capex:.6f} $M is over the total budget "
+                   f"{s.total_budget_musd:.6f} $M")
+    if s.min_npv_musd is not None and ev.npv_musd < s.min_npv_musd - TOL * max(1.0, abs(s.min_npv_musd)):
+        out.append(f"NPV {ev.npv_musd:.6f} $M is below the minimum {s.min_npv_musd:.6f} $M")
+    if s.target_year is not None:
+        for name, m in instance.minerals.items():
+            if m.target_china_share is None:
+                continue
+            for t in years:
+                if t >= s.target_year and ev.share_after[name][t] > m.target_china_share + 1e-7:
+                    out.append(f"{name}: China share {ev.share_after[name][t]:.6f} in {t} is above "
+                               f"the target {m.target_china_share:.6f}")
+    return out
+
+
+def target_met_year(instance: Instance, ev: Evaluation, mineral: str) -> int | None:
+    """First year from which the mineral's China share stays at or below its target, or None."""
+    m = instance.minerals[mineral]
+    if m.target_china_share is None:
+        return None
+    met = None
+    for t in instance.settings.years:
+        if ev.share_after[mineral][t] <= m.target_china_share + 1e-7:
+            if met is None:
+                met = t
+        else:
+            met = None
+    return met

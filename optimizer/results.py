@@ -1,0 +1,123 @@
+"""Typed results of a solve: the verified plan, the truth about the solver, and later analyses.
+
+A :class:`Result` holds the input instance, the decision (start year per funded project), the
+independent :class:`~optimizer.evaluate.Evaluation` of that decision (every figure shown to a reader
+comes from it, never from solver variables) and a :class:`SolveInfo`. ``to_json`` gives the
+``results.json`` document of the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import __version__
+from .evaluate import Evaluation, target_met_year
+from .instance import Instance
+
+
+@dataclass(frozen=True)
+class SolveInfo:
+    """What the solver proved. ``status`` is ``optimal`` only when the solver proved it."""
+
+    status: str  # optimal | feasible | infeasible
+    solver: str  # name and version, e.g. "HiGHS 1.16.0"
+    mip_gap: float | None  # relative gap achieved; None when the solver does not report it
+    best_bound: float | None  # the solver's proven bound on the objective, when known
+    solve_seconds: float
+    build_seconds: float
+    model_objective: float | None  # objective as the solver's model counted it
+    n_variables: int = 0
+    n_constraints: int = 0
+
+    @property
+    def status_words(self) -> str:
+        """The status as a committee reads it."""
+        if self.status == "optimal":
+            return "proven optimal"
+        if self.status == "feasible":
+            if self.mip_gap is None:
+                return "best plan found when the time limit stopped the solver; its distance " \
+                       "from the best possible is unknown"
+            return (f"best plan found; it is within {100 * self.mip_gap:.2f}% of the best "
+                    "possible")
+        return "no plan satisfies the constraints"
+
+
+@dataclass(frozen=True)
+class Result:
+    instance: Instance
+    starts: Mapping[str, int]  # funded project -> start year
+    evaluation: Evaluation
+    info: SolveInfo
+    analyses: Mapping[str, Any] = field(default_factory=dict)  # sensitivity, why-not, frontier...
+
+    @property
+    def objective_value(self) -> float:
+        return self.evaluation.objective_value(self.instance.settings.objective)
+
+    @property
+    def funded_ids(self) -> list[str]:
+        """Funded projects in start-year order, then workbook order."""
+        order = {pid: i for i, pid in enumerate(self.instance.projects)}
+        return sorted(self.starts, key=lambda p: (self.starts[p], order[p]))
+
+    @property
+    def rejected_ids(self) -> list[str]:
+        return [pid for pid in self.instance.projects if pid not in self.starts]
+
+    def target_met(self) -> dict[str, int | None]:
+        return {m: target_met_year(self.instance, self.evaluation, m) for m in self.instance.minerals}
+
+    def to_json(self) -> dict[str, Any]:
+        inst, ev, info = self.instance, self.evaluation, self.info
+        s = inst.settings
+        funded = []
+        for pid in self.funded_ids:
+            p = inst.projects[pid]
+            funded.append({
+                "project_id": pid,
+                "name": p.name,
+                "kind": p.kind,
+                "mineral": p.mineral,
+                "country": p.country,
+                "start_year": self.starts[pid],
+                "online_year": ev.online[pid],
+                "capex_musd": ev.capex[pid],
+                "npv_musd": p.npv_musd,
+                "npv_discounted_musd": ev.npv_discounted[pid],
+                "risk": p.risk,
+            })
+        doc: dict[str, Any] = {
+            "status": info.status,
+            "status_words": info.status_words,
+            "objective": s.objective,
+            "objective_value": self.objective_value,
+            "npv_musd": ev.npv_musd,
+            "security_share_years": ev.security,
+            "security_premium_musd": ev.premium_musd,
+            "total_capex_musd": ev.total_capex,
+            "mip_gap": info.mip_gap,
+            "best_bound": info.best_bound,
+            "solver": info.solver,
+            "solve_seconds": info.solve_seconds,
+            "build_seconds": info.build_seconds,
+            "funded": funded,
+            "rejected": self.rejected_ids,
+            "spend_by_year": {str(t): v for t, v in ev.spend.items()},
+            "budget_by_year": {str(t): v for t, v in ev.budget.items()},
+            "china_share": {
+                m: {str(t): {"before": ev.share_before[m][t], "after": ev.share_after[m][t]}
+                    for t in s.years}
+                for m in inst.minerals
+            },
+            "displaced_t": {m: {str(t): v for t, v in ev.displaced[m].items()} for m in inst.minerals},
+            "target_met_year": self.target_met(),
+            "input_file": inst.source_path,
+            "input_sha256": inst.input_sha256,
+            "tool_version": __version__,
+            "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
+        }
+        for key, value in self.analyses.items():
+            doc[key] = value
+        return doc

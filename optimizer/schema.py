@@ -1,0 +1,289 @@
+"""The input workbook schema, declared once.
+
+Every field of every sheet is listed here with its type, unit, default, allowed range, meaning and
+friendly label. The reader, the validator, the template and ``docs/input-workbook.md`` are all
+generated from these tables; nothing else in the package spells a field name's rules again.
+
+Field kinds (``Field.kind``):
+
+``int``     whole number                      ``number``  real number
+``share``   fraction 0..1 (a value > 1 is probably a percentage typed as 85: the message says so)
+``year``    calendar year (integer)           ``text``    free text
+``bool``    TRUE/FALSE, yes/no, 1/0           ``choice``  one of ``Field.choices``
+``idlist``  comma-separated project ids
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _Required:
+    """Sentinel: the field has no default and must be filled."""
+
+    def __repr__(self) -> str:
+        return "required"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a sheet (or one row of Settings)."""
+
+    name: str
+    kind: str
+    description: str
+    label: str
+    unit: str = ""
+    default: Any = REQUIRED
+    default_text: str = ""  # how the default reads when it is derived ("= capex_low_musd")
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    unique: bool = False
+    width: int = 14  # template column width, in Excel characters
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def header(self) -> str:
+        """Friendly header shown by the template: label and unit ("Capex low ($M)")."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    def default_display(self) -> str:
+        if self.default_text:
+            return self.default_text
+        if self.required:
+            return "required"
+        if self.default is None:
+            return "none"
+        if isinstance(self.default, bool):
+            return "TRUE" if self.default else "FALSE"
+        return str(self.default)
+
+    def range_display(self) -> str:
+        if self.choices:
+            return " / ".join(f"`{c}`" for c in self.choices)
+        lo, hi = self.minimum, self.maximum
+        if lo is not None and hi is not None:
+            return f"{_num(lo)} .. {_num(hi)}"
+        if lo is not None:
+            return f">= {_num(lo)}"
+        if hi is not None:
+            return f"<= {_num(hi)}"
+        return ""
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of the workbook: its fields, whether it must exist, what it is for."""
+
+    name: str
+    fields: tuple[Field, ...]
+    description: str
+    required: bool = True
+    key_value: bool = False  # Settings: one row per field, columns `setting` and `value`
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+SETTINGS = Sheet(
+    name="Settings",
+    key_value=True,
+    description="One row per setting, columns `setting` and `value`.",
+    fields=(
+        Field("first_year", "year", "First year of the plan.", "First year", minimum=1900,
+              maximum=2200),
+        Field("horizon_years", "int", "Years modelled: first_year .. first_year + horizon_years - 1.",
+              "Horizon", unit="years", default=25, minimum=1, maximum=60),
+        Field("discount_rate", "share", "Discounts the NPV of a later start, and security "
+              "benefits, to first_year: the factor of year t is (1 + rate)^-(t - first_year).",
+              "Discount rate", unit="%/yr", default=0.08, minimum=0.0, maximum=0.5),
+        Field("objective", "choice", "What the plan maximizes: `npv` (discounted project NPV), "
+              "`security` (China reliance removed, in weighted share-years) or `weighted` (NPV plus "
+              "displaced tonnes valued at each mineral's security premium).", "Objective",
+              default="weighted", choices=("npv", "security", "weighted")),
+        Field("capex_basis", "choice", "Which capital cost the budgets are checked against: "
+              "capex_low_musd, the mid-point of low and high, or capex_high_musd.", "Capex basis",
+              default="mid", choices=("low", "mid", "high")),
+        Field("total_budget_musd", "number", "Cap on all capital spent over the horizon.",
+              "Total budget", unit="$M", default=None, minimum=0.0),
+        Field("budget_carryover", "bool", "Unspent budget of a year may be spent in later years "
+              "(cumulative spending never exceeds cumulative budget).", "Budget carry-over",
+              default=False),
+        Field("target_year", "year", "Year from which each mineral's target_china_share must hold; "
+              "required when any mineral has a target. Must lie within the horizon.", "Target year",
+              default=None),
+        Field("min_npv_musd", "number", "The plan's discounted NPV may not fall below this; keeps a "
+              "`security` plan financially sound.", "Minimum NPV", unit="$M", default=None),
+        Field("solver", "choice", "MILP solver: HiGHS (through highspy) or CBC.", "Solver",
+              default="highs", choices=("highs", "cbc")),
+        Field("time_limit_s", "number", "Solver time limit.", "Time limit", unit="s", default=60.0,
+              minimum=0.001),
+        Field("mip_gap", "share", "Relative optimality gap at which the solver may stop.", "MIP gap",
+              default=0.0001, minimum=0.0, maximum=1.0),
+        # Additions to contract v1 (optional; see docs/input-workbook.md).
+        Field("robust_gamma", "int", "Budgeted uncertainty (Bertsimas-Sim): each year's budget must "
+              "hold even if any this many funded projects spending that year run to capex_high_musd. "
+              "0 switches it off.", "Robust gamma", unit="projects", default=0, minimum=0,
+              maximum=1000),
+        Field("delay_probability", "share", "Monte Carlo: probability that a funded project's build "
+              "slips.", "Delay probability", default=0.3, minimum=0.0, maximum=1.0),
+        Field("max_delay_years", "int", "Monte Carlo: largest slip in years (a slip is uniform on "
+              "1..max).", "Max delay", unit="years", default=3, minimum=0, maximum=30),
+        Field("seed", "int", "Random seed for Monte Carlo draws; same seed, same figures.", "Seed",
+              default=20250131, minimum=0, maximum=2**32 - 1),
+        Field("alternatives_within", "share", "Near-optimal alternatives must score within this "
+              "fraction of the optimum.", "Alternatives within", default=0.05, minimum=0.0,
+              maximum=1.0),
+    ),
+)
+
+MINERALS = Sheet(
+    name="Minerals",
+    description="One row per mineral the projects deliver.",
+    fields=(
+        Field("mineral", "text", "Name used by Projects.", "Mineral", unique=True, width=18),
+        Field("us_demand_t", "number", "US annual demand (apparent consumption) in first_year.",
+              "US demand", unit="t/yr", minimum=0.0, width=14),
+        Field("demand_growth", "number", "Yearly growth of demand, as a fraction.", "Demand growth",
+              unit="%/yr", default=0.0, minimum=-0.5, maximum=0.5),
+        Field("china_share", "share", "Share of US demand that depends on China today (mined or "
+              "refined there).", "China share", unit="%"),
+        Field("target_china_share", "share", "The China share may not exceed this from target_year "
+              "on.", "Target China share", unit="%", default=None),
+        Field("weight", "number", "Importance in the `security` objective.", "Weight", default=1.0,
+              minimum=0.0),
+        Field("security_premium_usd_per_t", "number", "Value of one tonne of China-dependent supply "
+              "displaced, for the `weighted` objective.", "Security premium", unit="$/t",
+              default=0.0, minimum=0.0, width=16),
+    ),
+)
+
+PROJECTS = Sheet(
+    name="Projects",
+    description="One row per candidate plant or offtake agreement.",
+    fields=(
+        Field("project_id", "text", "Stable identifier.", "Project id", unique=True, width=12),
+        Field("name", "text", "Display name.", "Name", width=34),
+        Field("kind", "choice", "A processing plant (refinery, separation facility) or an offtake "
+              "agreement.", "Kind", choices=("plant", "offtake"), width=10),
+        Field("mineral", "text", "What it delivers: a name from the Minerals sheet.", "Mineral",
+              width=16),
+        Field("country", "text", "Where it is.", "Country", width=14),
+        Field("capex_low_musd", "number", "Capital cost, low end of the range.", "Capex low",
+              unit="$M", minimum=0.0),
+        Field("capex_high_musd", "number", "Capital cost, high end of the range; at least "
+              "capex_low_musd.", "Capex high", unit="$M", default=None,
+              default_text="= capex_low_musd", minimum=0.0),
+        Field("build_years", "int", "Years from start until it delivers (0: delivers in its start "
+              "year).", "Build time", unit="years", minimum=0, maximum=30),
+        Field("earliest_start", "year", "First year it may start.", "Earliest start", default=None,
+              default_text="first_year"),
+        Field("latest_start", "year", "Last year it may start; the plan picks the start year in "
+              "between.", "Latest start", default=None, default_text="= earliest_start"),
+        Field("capacity_tpa", "number", "Tonnes a year it delivers to US supply once online.",
+              "Capacity", unit="t/yr", minimum=0.0),
+        Field("operating_years", "int", "Years it delivers once online (an offtake's contract term).",
+              "Operating life", unit="years", default=None, default_text="to horizon end",
+              minimum=1, maximum=200),
+        Field("npv_musd", "number", "The project's own financial NPV, valued at its start year, net "
+              "of capex, without security value.", "NPV", unit="$M"),
+        Field("requires", "idlist", "Project ids, comma-separated: each must be funded and online "
+              "no later than this project.", "Requires", default=None, width=14),
+        Field("exclusive_group", "text", "At most one project of a group is funded.",
+              "Exclusive group", default=None, width=14),
+        Field("risk", "share", "Political and execution risk score, for reporting and limits.",
+              "Risk", default=0.0, minimum=0.0, maximum=1.0, width=8),
+        Field("must_fund", "bool", "The plan must fund it.", "Must fund", default=False, width=10),
+    ),
+)
+
+BUDGET = Sheet(
+    name="Budget",
+    description="One row per horizon year; a horizon year with no row has a budget of 0.",
+    fields=(
+        Field("year", "year", "A calendar year within the horizon.", "Year", unique=True, width=10),
+        Field("budget_musd", "number", "Capital that may be spent in that year.", "Budget",
+              unit="$M", minimum=0.0),
+    ),
+)
+
+CAPEX_PROFILE = Sheet(
+    name="CapexProfile",
+    required=False,
+    description="Optional. A project with no rows spends its capex evenly over its build years "
+                "(all in its start year when build_years is 0).",
+    fields=(
+        Field("project_id", "text", "A Projects id.", "Project id", width=12),
+        Field("year_offset", "int", "0 is the start year; at most max(build_years - 1, 0).",
+              "Year offset", unit="years", minimum=0, maximum=30),
+        Field("share", "share", "Share of the project's capex spent that year; a project's shares "
+              "sum to 1.", "Share", unit="%"),
+    ),
+)
+
+SCENARIOS = Sheet(
+    name="Scenarios",
+    required=False,
+    description="Optional (an addition to contract v1). Each named scenario is solved and compared "
+                "side by side with the base plan.",
+    fields=(
+        Field("scenario", "text", "Scenario name.", "Scenario", unique=True, width=18),
+        Field("capex_multiplier", "number", "Multiplies every project's capex.", "Capex multiplier",
+              default=1.0, minimum=0.0),
+        Field("delay_years", "int", "Added to every project's build time.", "Delay", unit="years",
+              default=0, minimum=0, maximum=30),
+        Field("demand_multiplier", "number", "Multiplies every mineral's US demand.",
+              "Demand multiplier", default=1.0, minimum=0.0),
+        Field("npv_multiplier", "number", "Multiplies every project's NPV.", "NPV multiplier",
+              default=1.0),
+    ),
+)
+
+# The order here is the order of sheets in the template and the documentation.
+SHEETS: tuple[Sheet, ...] = (SETTINGS, MINERALS, PROJECTS, BUDGET, CAPEX_PROFILE, SCENARIOS)
+SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
+
+# Settings sheet columns (the contract's names).
+SETTING_COLUMN = "setting"
+VALUE_COLUMN = "value"
+# Optional free-form provenance sheet carried into the memo.
+SOURCES_SHEET = "Sources"
+
+
+def normalize_header(text: object) -> str:
+    """Header matching rule of the contract: case-insensitive, spaces and underscores alike.
+
+    A trailing unit in parentheses (the template's friendly headers, "Capex low ($M)") is ignored.
+    """
+    s = str(text).strip().lower()
+    if "(" in s and s.endswith(")"):
+        s = s[: s.index("(")].strip()
+    return "_".join(s.replace("-", " ").replace("_", " ").split())
+
+
+def header_aliases(sheet: Sheet) -> dict[str, str]:
+    """Normalized header -> field name, accepting both the field name and the friendly label."""
+    out: dict[str, str] = {}
+    for f in sheet.fields:
+        out[normalize_header(f.name)] = f.name
+        out[normalize_header(f.label)] = f.name
+    return out
