@@ -45,3 +45,7 @@ class InfeasibleError(Exception):
 
 class VerificationError(Exception):
     """The independent verifier disagrees with the solver's plan (exit status 1: a bug, loudly)."""
+
+
+class SolverError(Exception):
+    """The solver could not give a plan for a reason other than infeasibility (exit status 1)."""

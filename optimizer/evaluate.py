@@ -26,8 +26,12 @@ class Evaluation:
     capex: Mapping[str, float]  # funded project -> capex at the capex basis ($M)
     npv_discounted: Mapping[str, float]  # funded project -> npv_musd x discount(start)
     spend: Mapping[int, float]  # horizon year -> capital spent
-    spend_robust: Mapping[int, float]  # spend with the gamma worst overruns of that year added
     budget: Mapping[int, float]  # horizon year -> budget
+    # Left and right side of each budget row: the year's spend and budget, or with carry-over the
+    # cumulative spend and budget to that year; with robust_gamma > 0 the spend side includes the
+    # gamma largest overruns to capex_high among the projects spending in that row.
+    row_spend: Mapping[int, float]
+    row_budget: Mapping[int, float]
     deliveries: Mapping[str, Mapping[int, float]]  # mineral -> year -> tonnes delivered
     demand: Mapping[str, Mapping[int, float]]  # mineral -> year -> US demand (t)
     displaced: Mapping[str, Mapping[int, float]]  # mineral -> year -> China-dependent t displaced
@@ -61,7 +65,7 @@ def evaluate(instance: Instance, starts: Mapping[str, int]) -> Evaluation:
     s = instance.settings
     years = list(s.years)
     spend = {t: 0.0 for t in years}
-    overrun_by_year: dict[int, list[float]] = {t: [] for t in years}
+    overrun: dict[str, dict[int, float]] = {}  # project -> year -> $M extra at capex_high
     deliveries = {m: {t: 0.0 for t in years} for m in instance.minerals}
     online, capex, npv_disc = {}, {}, {}
     for pid, start in starts.items():
@@ -70,20 +74,20 @@ def evaluate(instance: Instance, starts: Mapping[str, int]) -> Evaluation:
         capex[pid] = cap
         npv_disc[pid] = p.npv_musd * (1.0 + s.discount_rate) ** -(start - s.first_year)
         extra = max(p.capex_high_musd - cap, 0.0)
+        overrun[pid] = {}
         for offset, share in enumerate(p.spend_shares):
             year = start + offset
             if share == 0:
                 continue
             spend[year] = spend.get(year, 0.0) + cap * share
-            overrun_by_year.setdefault(year, []).append(extra * share)
+            overrun[pid][year] = extra * share
         online[pid] = start + p.build_years
         end = s.last_year if p.operating_years is None else online[pid] + p.operating_years - 1
         for year in range(online[pid], min(end, s.last_year) + 1):
             deliveries[p.mineral][year] += p.capacity_tpa
-    gamma = s.robust_gamma
-    spend_robust = {
-        t: spend[t] + sum(sorted(overrun_by_year.get(t, []), reverse=True)[:gamma]) for t in spend
-    }
+    budget = {t: float(instance.budget.get(t, 0.0)) for t in years}
+    row_spend, row_budget = _budget_rows(s.budget_carryover, s.robust_gamma, years, spend, budget,
+                                         overrun)
     demand, displaced, before, after = {}, {}, {}, {}
     security = premium = 0.0
     for name, m in instance.minerals.items():
@@ -101,13 +105,34 @@ def evaluate(instance: Instance, starts: Mapping[str, int]) -> Evaluation:
             premium += x * m.security_premium_usd_per_t / 1e6 * disc
     return Evaluation(
         starts=dict(starts), online=online, capex=capex, npv_discounted=npv_disc,
-        spend=spend, spend_robust=spend_robust,
-        budget={t: float(instance.budget.get(t, 0.0)) for t in years},
+        spend=spend, budget=budget, row_spend=row_spend, row_budget=row_budget,
         deliveries=deliveries, demand=demand, displaced=displaced,
         share_before=before, share_after=after,
         npv_musd=sum(npv_disc.values()), security=security, premium_musd=premium,
         total_capex=sum(capex.values()),
     )
+
+
+def _budget_rows(carryover: bool, gamma: int, years: list[int], spend: Mapping[int, float],
+                 budget: Mapping[int, float], overrun: Mapping[str, Mapping[int, float]]):
+    """Both sides of every budget row (see Evaluation.row_spend)."""
+    row_spend, row_budget = {}, {}
+    cum_spend = cum_budget = 0.0
+    cum_over = {pid: 0.0 for pid in overrun}
+    for t in years:
+        if carryover:
+            cum_spend += spend[t]
+            cum_budget += budget[t]
+            for pid, by_year in overrun.items():
+                cum_over[pid] += by_year.get(t, 0.0)
+            extras = [v for pid, v in cum_over.items() if any(y <= t for y in overrun[pid])]
+            base, limit = cum_spend, cum_budget
+        else:
+            extras = [by_year[t] for by_year in overrun.values() if t in by_year]
+            base, limit = spend[t], budget[t]
+        row_spend[t] = base + sum(sorted(extras, reverse=True)[:gamma])
+        row_budget[t] = limit
+    return row_spend, row_budget
 
 
 def violations(instance: Instance, ev: Evaluation) -> list[str]:
@@ -138,21 +163,13 @@ def violations(instance: Instance, ev: Evaluation) -> list[str]:
     for g, members in groups.items():
         if len(members) > 1:
             out.append(f"exclusive group {g!r} has {len(members)} funded: {', '.join(members)}")
-    spend_used = ev.spend_robust
     years = list(s.years)
-    if s.budget_carryover:
-        cum_spend = cum_budget = 0.0
-        for t in years:
-            cum_spend += spend_used[t]
-            cum_budget += ev.budget[t]
-            if cum_spend > cum_budget + TOL * max(1.0, cum_budget):
-                out.append(f"cumulative spend to {t} is {cum_spend:.6f} $M, over the cumulative "
-                           f"budget {cum_budget:.6f} $M")
-    else:
-        for t in years:
-            if spend_used[t] > ev.budget[t] + TOL * max(1.0, ev.budget[t]):
-                out.append(f"spend in {t} is {spend_used[t]:.6f} $M, over the budget "
-                           f"{ev.budget[t]:.6f} $M")
+    what = "cumulative spend to" if s.budget_carryover else "spend in"
+    robust = f" (with the {s.robust_gamma} largest overruns)" if s.robust_gamma else ""
+    for t in years:
+        used, limit = ev.row_spend[t], ev.row_budget[t]
+        if used > limit + TOL * max(1.0, limit):
+            out.append(f"{what} {t}{robust} is {used:.6f} $M, over the budget {limit:.6f} $M")
     for t in ev.spend:
         if t not in ev.budget and ev.spend[t] > TOL:
             out.append(f"{ev.spend[t]:.6f} $M spent in {t}, outside the horizon")

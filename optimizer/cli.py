@@ -1,0 +1,132 @@
+"""Command line: ``python -m optimizer validate|template|solve ...`` (also ``mineral-optimizer``).
+
+Exit status: 0 solved (or valid), 2 invalid input (every problem listed, nothing written),
+3 no plan satisfies the constraints (with the reason), 1 anything else. No tracebacks for users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import InfeasibleError, InputError, SolverError, VerificationError
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m optimizer",
+        description="Chooses which critical-mineral plants and offtake agreements to fund, and "
+                    "when, to cut China reliance under yearly and total budgets.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a workbook and print its summary")
+    p.add_argument("workbook")
+
+    p = sub.add_parser("template", help="write a blank, annotated input workbook")
+    p.add_argument("path")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+
+    p = sub.add_parser("solve", help="solve a workbook and write results and the memo")
+    p.add_argument("workbook")
+    p.add_argument("--out", help="output folder (default reports/<workbook name>/)")
+    p.add_argument("--force", action="store_true", help="replace an earlier run in the folder")
+    p.add_argument("--solver", choices=("highs", "cbc"), help="override the Settings solver")
+    p.add_argument("--time-limit", type=float, dest="time_limit", help="seconds, overrides Settings")
+    p.add_argument("--mip-gap", type=float, dest="mip_gap", help="fraction, overrides Settings")
+    p.add_argument("--no-sensitivity", action="store_true",
+                   help="skip the re-solves behind why-not and budget sensitivity (batch use)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel re-solves (default: the machine's cores)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return cmd_validate(args)
+        if args.command == "template":
+            return cmd_template(args)
+        if args.command == "solve":
+            return cmd_solve(args)
+    except InputError as exc:
+        print(exc.report(), file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return EXIT_INPUT
+    except InfeasibleError as exc:
+        print(str(exc), file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    except VerificationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("This is a bug in the optimizer; nothing was written.", file=sys.stderr)
+        return EXIT_ERROR
+    except (SolverError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written.", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # last resort: a clear line, not a traceback
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_ERROR
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .summary import instance_summary
+    from .validate import load_instance
+
+    instance = load_instance(args.workbook)
+    for w in instance.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(instance_summary(instance))
+    print(f"{args.workbook} is valid.")
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .template import write_template
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"error: {path} exists; it is kept. Use --force to replace it.", file=sys.stderr)
+        return EXIT_ERROR
+    write_template(path)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .outputs import DestinationExists, check_destination, default_out_dir
+    from .pipeline import run_solve
+    from .summary import result_summary
+    from .validate import load_instance
+
+    out_dir = Path(args.out) if args.out else default_out_dir(args.workbook)
+    try:
+        check_destination(out_dir, args.force)
+    except DestinationExists as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    instance = load_instance(args.workbook)
+    for w in instance.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    result, written = run_solve(instance, out_dir, solver=args.solver, time_limit_s=args.time_limit,
+                                mip_gap=args.mip_gap, force=args.force,
+                                sensitivity=not args.no_sensitivity, workers=args.workers)
+    print(result_summary(result))
+    print(f"\nWrote {written}/")
+    memo = written / "memo.html"
+    if memo.exists():
+        print(f"Decision memo: {memo}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""The portfolio MILP, built with PuLP: one function per constraint family.
+
+Symbols follow ``docs/formulation.md``:
+
+- ``x[p, s]``   binary, project p starts in year s (s in the allowed starts S_p)
+- ``d[m, t]``   continuous, China-dependent tonnes of mineral m displaced in year t
+- ``y[t]``      continuous, capital spent in year t (only with carry-over, for cumulative rows)
+- ``z[t]``, ``q[p, t]``  continuous, Bertsimas-Sim duals of the robust budget row of year t
+
+``build_model`` is a flat list of calls that can be audited against the written formulation.
+Every row is added through :meth:`PortfolioModel.add_row`, which keeps it in ``rows[family][key]``
+and, when the family is *elastic* (infeasibility diagnosis), gives it a non-negative slack.
+The build is one pass over the (project, start) pairs: coefficients are appended to per-row lists
+and each row is made once, so the build is linear in the number of non-zeros.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pulp
+
+from .evaluate import allowed_starts
+from .instance import Instance
+
+FAMILIES = (
+    "must_fund",  # must_fund projects start exactly once
+    "budget",  # yearly (or cumulative, with carry-over) budgets
+    "total_budget",  # optional total budget
+    "dependency",  # required project funded and online no later
+    "exclusive",  # at most one funded per exclusive group
+    "target",  # China share at or below target from target_year on
+    "min_npv",  # NPV floor
+)
+
+
+@dataclass
+class PortfolioModel:
+    """The PuLP problem and dictionaries from ids to its variables and rows."""
+
+    instance: Instance
+    prob: pulp.LpProblem
+    elastic: frozenset[str] = frozenset()
+    x: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    d: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    y: dict[int, pulp.LpVariable] = field(default_factory=dict)
+    rows: dict[str, dict[object, pulp.LpConstraint]] = field(default_factory=lambda: defaultdict(dict))
+    slacks: dict[str, dict[object, tuple[pulp.LpVariable, float]]] = field(
+        default_factory=lambda: defaultdict(dict))
+    objective_expr: pulp.LpAffineExpression | None = None
+    npv_expr: pulp.LpAffineExpression | None = None
+    _n: int = 0
+
+    def name(self, prefix: str) -> str:
+        """A unique, solver-safe name. Names are for reading LP files only, never parsed back."""
+        self._n += 1
+        return f"{prefix}_{self._n}"
+
+    def add_row(self, family: str, key: object, terms: Iterable[tuple[pulp.LpVariable, float]],
+                sense: str, rhs: float, scale: float = 1.0) -> None:
+        """Add ``sum(terms) sense rhs`` (sense "<=", ">=" or "=="), elastic when the family is.
+
+        ``scale`` is the row's natural size (a budget, a tonnage), so that elastic slacks of
+        different families are compared in relative terms.
+        """
+        expr = pulp.LpAffineExpression(list(terms))
+        if family in self.elastic:
+            slack = self.prob.add_variable(self.name(f"slack_{family}"), lowBound=0)
+            self.slacks[family][key] = (slack, max(abs(scale), 1e-9))
+            if sense == "<=":
+                expr = expr - slack
+            elif sense == ">=":
+                expr = expr + slack
+            else:  # equality rows relax downwards only: "fund it" becomes "fund it or pay"
+                expr = expr + slack
+        if sense == "<=":
+            con = expr <= rhs
+        elif sense == ">=":
+            con = expr >= rhs
+        else:
+            con = expr == rhs
+        self.prob.addConstraint(con, self.name(family))
+        self.rows[family][key] = con
+
+
+def capex_coefficients(instance: Instance, pid: str) -> list[tuple[int, float]]:
+    """(year offset, $M spent) pairs of a project at the capex basis."""
+    p = instance.projects[pid]
+    cap = p.capex(instance.settings.capex_basis)
+    return [(o, cap * share) for o, share in enumerate(p.spend_shares) if share != 0]
+
+
+def overrun_coefficients(instance: Instance, pid: str) -> list[tuple[int, float]]:
+    """(year offset, $M) extra spend of a project if it runs to capex_high."""
+    p = instance.projects[pid]
+    extra = max(p.capex_high_musd - p.capex(instance.settings.capex_basis), 0.0)
+    return [(o, extra * share) for o, share in enumerate(p.spend_shares) if share != 0]
+
+
+def define_start_variables(m: PortfolioModel) -> None:
+    """x[p, s] for every project and allowed start year."""
+    for pid in m.instance.projects:
+        for s in allowed_starts(m.instance, pid):
+            m.x[pid, s] = m.prob.add_variable(m.name("x"), cat=pulp.LpBinary)
+
+
+def starts_of(m: PortfolioModel, pid: str) -> list[int]:
+    return [s for s in allowed_starts(m.instance, pid) if (pid, s) in m.x]
+
+
+def add_one_start(m: PortfolioModel) -> None:
+    """At most one start per project; exactly one for must_fund projects."""
+    for pid, p in m.instance.projects.items():
+        terms = [(m.x[pid, s], 1.0) for s in starts_of(m, pid)]
+        if p.must_fund:
+            m.add_row("must_fund", pid, terms, "==", 1.0)
+        elif len(terms) > 1:
+            m.prob.addConstraint(pulp.LpAffineExpression(terms) <= 1, m.name("one_start"))
+
+
+def add_budgets(m: PortfolioModel) -> None:
+    """Yearly budget rows, or cumulative rows with carry-over; robust when gamma > 0."""
+    inst = m.instance
+    s = inst.settings
+    years = list(s.years)
+    spend: dict[int, list] = {t: [] for t in years}
+    overrun: dict[int, dict[str, list]] = {t: defaultdict(list) for t in years}
+    for pid in inst.projects:
+        cost = capex_coefficients(inst, pid)
+        extra = overrun_coefficients(inst, pid) if s.robust_gamma > 0 else []
+        for start in starts_of(m, pid):
+            var = m.x[pid, start]
+            for o, c in cost:
+                spend[start + o].append((var, c))
+            for o, c in extra:
+                if c > 0:
+                    overrun[start + o][pid].append((var, c))
+    if not s.budget_carryover:
+        for t in years:
+            terms = spend[t] + _robust_terms(m, t, overrun[t])
+            m.add_row("budget", t, terms, "<=", inst.budget[t], scale=inst.budget[t])
+        return
+    # Carry-over: y[t] = spend in t, and spend of first_year..t <= budget of first_year..t.
+    cum_budget = 0.0
+    cum_overrun: dict[str, list] = defaultdict(list)
+    for t in years:
+        m.y[t] = m.prob.add_variable(m.name("y"), lowBound=0)
+        m.prob.addConstraint(pulp.LpAffineExpression(spend[t] + [(m.y[t], -1.0)]) == 0,
+                             m.name("spend"))
+        cum_budget += inst.budget[t]
+        for pid, terms in overrun[t].items():
+            cum_overrun[pid].extend(terms)
+        terms = [(m.y[u], 1.0) for u in years if u <= t] + _robust_terms(m, t, cum_overrun)
+        m.add_row("budget", t, terms, "<=", cum_budget, scale=cum_budget)
+
+
+def _robust_terms(m: PortfolioModel, t: int, overrun: dict[str, list]) -> list:
+    """Bertsimas-Sim protection of one budget row, kept linear.
+
+    The row must hold when any gamma projects run to capex_high: max over |S| <= gamma of
+    sum_{p in S} e_p(x) equals, by LP duality, min gamma z + sum_p q_p with q_p >= e_p(x) - z,
+    z, q >= 0. Returns the terms gamma z + sum q_p and adds the rows q_p >= e_p(x) - z.
+    """
+    gamma = m.instance.settings.robust_gamma
+    if gamma <= 0 or not overrun:
+        return []
+    z = m.prob.add_variable(m.name("z"), lowBound=0)
+    terms = [(z, float(gamma))]
+    for pid, e_terms in overrun.items():
+        q = m.prob.add_variable(m.name("q"), lowBound=0)
+        m.prob.addConstraint(pulp.LpAffineExpression(e_terms + [(q, -1.0), (z, -1.0)]) <= 0,
+                             m.name("robust"))
+        terms.append((q, 1.0))
+    return terms
+
+
+def add_total_budget(m: PortfolioModel) -> None:
+    """Sum of capex over the horizon within total_budget_musd."""
+    total = m.instance.settings.total_budget_musd
+    if total is None:
+        return
+    terms = []
+    for pid, p in m.instance.projects.items():
+        cap = p.capex(m.instance.settings.capex_basis)
+        terms += [(m.x[pid, s], cap) for s in starts_of(m, pid)]
+    m.add_row("total_budget", "total", terms, "<=", total, scale=total)
+
+
+def add_dependencies(m: PortfolioModel) -> None:
+    """For each start s of p and each q it requires: x[p,s] <= sum of x[q,s'] with
+    s' + build_q <= s + build_p (q online no later than p). Per-start rows are the tight form."""
+    for pid, p in m.instance.projects.items():
+        for q in p.requires:
+            build_q = m.instance.projects[q].build_years
+            for s in starts_of(m, pid):
+                online = s + p.build_years
+                terms = [(m.x[pid, s], 1.0)]
+                terms += [(m.x[q, s2], -1.0) for s2 in starts_of(m, q) if s2 + build_q <= online]
+                m.add_row("dependency", (pid, q, s), terms, "<=", 0.0)
+
+
+def add_exclusive_groups(m: PortfolioModel) -> None:
+    """At most one funded project per exclusive group."""
+    groups: dict[str, list] = defaultdict(list)
+    for pid, p in m.instance.projects.items():
+        if p.exclusive_group:
+            groups[p.exclusive_group] += [(m.x[pid, s], 1.0) for s in starts_of(m, pid)]
+    for g, terms in groups.items():
+        m.add_row("exclusive", g, terms, "<=", 1.0)
+
+
+def define_displacement(m: PortfolioModel) -> None:
+    """d[m,t] <= china_share x demand (bound) and d[m,t] <= deliveries of funded projects."""
+    inst = m.instance
+    s = inst.settings
+    years = list(s.years)
+    deliveries: dict[tuple[str, int], list] = defaultdict(list)
+    for pid, p in inst.projects.items():
+        if p.capacity_tpa <= 0:
+            continue
+        for start in starts_of(m, pid):
+            online = start + p.build_years
+            end = s.last_year if p.operating_years is None else online + p.operating_years - 1
+            for t in range(online, min(end, s.last_year) + 1):
+                deliveries[p.mineral, t].append((m.x[pid, start], p.capacity_tpa))
+    for name, mineral in inst.minerals.items():
+        for t in years:
+            cap = mineral.china_share * mineral.demand(t, s.first_year)
+            var = m.prob.add_variable(m.name("d"), lowBound=0, upBound=cap)
+            m.d[name, t] = var
+            m.prob.addConstraint(
+                pulp.LpAffineExpression(deliveries[name, t] + [(var, -1.0)]) >= 0, m.name("deliver"))
+
+
+def add_targets(m: PortfolioModel) -> None:
+    """From target_year on: d[m,t] >= (china_share - target) x demand."""
+    s = m.instance.settings
+    if s.target_year is None:
+        return
+    for name, mineral in m.instance.minerals.items():
+        if mineral.target_china_share is None:
+            continue
+        for t in s.years:
+            need = (mineral.china_share - mineral.target_china_share) * mineral.demand(t, s.first_year)
+            if t >= s.target_year and need > 0:
+                m.add_row("target", (name, t), [(m.d[name, t], 1.0)], ">=", need, scale=need)
+
+
+def npv_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
+    s = m.instance.settings
+    return [(var, m.instance.projects[pid].npv_musd * s.discount(start))
+            for (pid, start), var in m.x.items()]
+
+
+def add_min_npv(m: PortfolioModel) -> None:
+    floor = m.instance.settings.min_npv_musd
+    if floor is None:
+        return
+    m.add_row("min_npv", "npv", npv_terms(m), ">=", floor, scale=max(abs(floor), 1.0))
+
+
+def objective_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
+    """The workbook's objective: npv, security (share-years) or weighted ($M)."""
+    inst = m.instance
+    s = inst.settings
+    terms: list = []
+    if s.objective in ("npv", "weighted"):
+        terms += npv_terms(m)
+    for (name, t), var in m.d.items():
+        mineral = inst.minerals[name]
+        if s.objective == "security":
+            coef = mineral.weight / mineral.demand(t, s.first_year) * s.discount(t)
+        elif s.objective == "weighted":
+            coef = mineral.security_premium_usd_per_t / 1e6 * s.discount(t)
+        else:
+            coef = 0.0
+        if coef:
+            terms.append((var, coef))
+    return terms
+
+
+def set_objective(m: PortfolioModel) -> None:
+    """Maximize the objective; in elastic mode, minimize the scaled slacks instead."""
+    m.objective_expr = pulp.LpAffineExpression(objective_terms(m))
+    m.npv_expr = pulp.LpAffineExpression(npv_terms(m))
+    if m.elastic:
+        m.prob.sense = pulp.LpMinimize
+        m.prob.setObjective(pulp.LpAffineExpression(
+            [(v, 1.0 / scale) for fam in m.slacks.values() for v, scale in fam.values()]))
+    else:
+        m.prob.setObjective(m.objective_expr)
+
+
+def build_model(instance: Instance, elastic: Iterable[str] = ()) -> PortfolioModel:
+    """The whole MILP. ``elastic`` names constraint families to relax (for diagnosis)."""
+    m = PortfolioModel(instance, pulp.LpProblem("portfolio", pulp.LpMaximize), frozenset(elastic))
+    define_start_variables(m)
+    define_displacement(m)
+    add_one_start(m)
+    add_budgets(m)
+    add_total_budget(m)
+    add_dependencies(m)
+    add_exclusive_groups(m)
+    add_targets(m)
+    add_min_npv(m)
+    set_objective(m)
+    return m
+
+
+def decision(m: PortfolioModel) -> dict[str, int]:
+    """The start year of every funded project, read from the solved x variables."""
+    return {pid: s for (pid, s), var in m.x.items() if (var.varValue or 0.0) > 0.5}

@@ -1,0 +1,34 @@
+"""The main job: solve a valid instance, run the analyses, write every output file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .outputs import write_json, write_run
+from .results import Result
+from .solve import solve
+
+
+def _write_json(result: Result, folder: Path) -> None:
+    write_json(result, folder / "results.json")
+
+
+def _write_xlsx(result: Result, folder: Path) -> None:
+    from .report_xlsx import write_results_xlsx
+
+    write_results_xlsx(result, folder / "results.xlsx")
+
+
+def writers() -> list:
+    """Every output of a run, in the order they are written."""
+    return [_write_json, _write_xlsx]
+
+
+def run_solve(instance, out_dir: Path, *, solver: str | None = None,
+              time_limit_s: float | None = None, mip_gap: float | None = None,
+              force: bool = False, sensitivity: bool = True,
+              workers: int | None = None) -> tuple[Result, Path]:
+    """Solve, verify, analyse and write. Returns the result and the folder written."""
+    result = solve(instance, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
+    written = write_run(result, out_dir, writers(), force=force)
+    return result, written
