@@ -1,0 +1,456 @@
+"""Write ``results.xlsx``: the verified plan laid out for a finance reader.
+
+Every figure comes from the :class:`~optimizer.results.Result` (its independent
+:class:`~optimizer.evaluate.Evaluation`, its :class:`~optimizer.results.SolveInfo` and its
+``analyses``); nothing here touches a model or a solver. Units: money in $M, quantities in metric
+tons, shares as fractions shown in percent format, years as integers.
+
+Sheets: Summary, Portfolio, Spend (with a native bar-and-line chart), China reliance, Rejected,
+then one sheet per list-of-dict table in ``result.analyses`` (written by :func:`write_table`, so a
+new analysis only has to add data). Text that came from the input workbook is always stored as
+text, never as a formula.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from . import __version__
+from .results import Result
+from .xlsx_style import (
+    MONEY,
+    PERCENT,
+    SECTION_FONT,
+    TONNES,
+    YEAR,
+    add_note,
+    freeze_header,
+    save_atomically,
+    set_column_widths,
+    write_cell,
+    write_header,
+)
+
+SUMMARY = "Summary"
+PORTFOLIO = "Portfolio"
+SPEND = "Spend"
+CHINA = "China reliance"
+REJECTED = "Rejected"
+
+SECONDS = "0.00"
+DECIMAL = "0.000"
+RISK = "0.00"
+GAP = "0.000%"  # a solver gap of 0.0001 shows as 0.010%, not 0.0%
+MIN_WIDTH, MAX_WIDTH = 8, 50  # column widths, Excel characters
+SUMMARY_MAX_WIDTH = 70  # room for the 64-digit SHA-256 and the status in words
+WHY_NOT = "why_not"  # analyses key read by the Rejected sheet, not written as its own sheet
+
+# A column of a table: header text, Excel number format (None: general), header note (or None).
+Column = tuple[str, str | None, str | None]
+
+
+def write_results_xlsx(result: Result, path: str | os.PathLike[str], *,
+                       run_time: datetime | None = None) -> None:
+    """Write the results workbook to ``path`` atomically (temp file in the same folder, then
+    ``os.replace``), so a reader never sees a half-written file.
+
+    ``run_time`` is the run date shown on the Summary (default: now, UTC).
+    """
+    save_atomically(build_workbook(result, run_time=run_time), path)
+
+
+def build_workbook(result: Result, *, run_time: datetime | None = None) -> Workbook:
+    """The results workbook in memory: the fixed sheets, then one sheet per analysis table."""
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = SUMMARY
+    write_summary(summary, result, run_time or datetime.now(timezone.utc))
+    write_portfolio(workbook.create_sheet(PORTFOLIO), result)
+    write_spend(workbook.create_sheet(SPEND), result)
+    write_china_reliance(workbook.create_sheet(CHINA), result)
+    write_rejected(workbook.create_sheet(REJECTED), result)
+    for key, rows in analysis_tables(result.analyses):
+        write_table(workbook.create_sheet(sheet_title(key, workbook.sheetnames)), rows)
+    return workbook
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def write_grid(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence[Any]],
+               *, first_row: int = 1) -> int:
+    """Write a header row and data rows with per-column number formats; return the last row.
+
+    Strings are written as text (never formulas); non-finite numbers as blanks or text.
+    """
+    write_header(ws, [header for header, _fmt, _note in columns], row=first_row)
+    for col, (_header, _fmt, note) in enumerate(columns, start=1):
+        if note:
+            add_note(ws.cell(row=first_row, column=col), note)
+    row_index = first_row
+    for row_index, values in enumerate(rows, start=first_row + 1):
+        for col, (value, (_header, fmt, _note)) in enumerate(zip(values, columns), start=1):
+            write_cell(ws, row_index, col, cell_value(value), fmt)
+    freeze_header(ws, first_row)
+    fit_column_widths(ws)
+    return row_index
+
+
+def write_table(ws: Worksheet, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write list-of-dict ``rows`` as a table: header from the keys (first-seen order), number
+    formats guessed from the key names (``*_musd`` money, ``*share*`` percent, ``*_t`` tonnes,
+    ``*year*`` integer years)."""
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(k for k in row if k not in keys)
+    columns = [(str(k), format_for_key(str(k)), None) for k in keys]
+    write_grid(ws, columns, ([row.get(k) for k in keys] for row in rows))
+
+
+def format_for_key(key: str) -> str | None:
+    """The number format a generic column gets from its name."""
+    k = key.lower()
+    if "musd" in k:
+        return MONEY
+    if "share" in k or k.endswith(("gap", "rate", "probability")):
+        return PERCENT
+    if k.endswith(("_t", "_tpa")):
+        return TONNES
+    if "year" in k:
+        return YEAR
+    if "seconds" in k:
+        return SECONDS
+    return None
+
+
+def analysis_tables(analyses: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """The analyses that are non-empty lists of dicts, in insertion order (``why_not`` excluded:
+    it fills the Rejected sheet)."""
+    tables = []
+    for key, value in analyses.items():
+        if key == WHY_NOT or not isinstance(value, (list, tuple)) or not value:
+            continue
+        if all(isinstance(row, Mapping) for row in value):
+            tables.append((key, list(value)))
+    return tables
+
+
+def sheet_title(key: str, taken: Sequence[str]) -> str:
+    """A valid, unused sheet title for an analysis key ("frontier" -> "Frontier")."""
+    base = "".join(" " if c in '[]:*?/\\' else c for c in key.replace("_", " ")).strip()
+    base = (base[:1].upper() + base[1:])[:31] or "Analysis"
+    title, n = base, 2
+    lowered = {t.lower() for t in taken}
+    while title.lower() in lowered:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    return title
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary
+
+
+OBJECTIVE_WORDS = {
+    "npv": "NPV of funded projects, discounted",
+    "security": "China reliance removed, discounted",
+    "weighted": "NPV plus security premium, discounted",
+}
+
+SETTING_FORMATS = {
+    "first_year": YEAR, "horizon_years": "0", "discount_rate": PERCENT,
+    "total_budget_musd": MONEY, "target_year": YEAR, "min_npv_musd": MONEY,
+    "time_limit_s": SECONDS, "mip_gap": GAP, "robust_gamma": "0",
+    "delay_probability": PERCENT, "max_delay_years": "0", "seed": "0",
+    "alternatives_within": PERCENT,
+}
+
+
+def objective_unit(objective: str) -> str:
+    """Unit of an objective's value: share-years for security, $M otherwise."""
+    return "share-years" if objective == "security" else "$M"
+
+
+def summary_rows(result: Result, run_time: datetime) -> list[tuple[str, Any, str | None, str]]:
+    """(item, value, number format, unit or note) rows of the Summary sheet."""
+    inst, ev, info = result.instance, result.evaluation, result.info
+    s = inst.settings
+    unit = objective_unit(s.objective)
+    value_fmt = MONEY if unit == "$M" else DECIMAL
+    input_name = Path(inst.source_path).name if inst.source_path else None
+    gap = info.mip_gap if info.mip_gap is not None else "not reported"
+    bound = info.best_bound if info.best_bound is not None else "not reported"
+    return [
+        ("Objective", s.objective, None, OBJECTIVE_WORDS.get(s.objective, "")),
+        ("Objective value", result.objective_value, value_fmt, unit),
+        ("Status", info.status_words, None, ""),
+        ("Solver status", info.status, None, "optimal | feasible | infeasible"),
+        ("Optimality gap", gap, GAP, "relative gap the solver achieved"),
+        ("Best bound", bound, value_fmt, f"{unit}; no plan can score better"),
+        ("Solver", info.solver, None, ""),
+        ("Model build time", info.build_seconds, SECONDS, "seconds"),
+        ("Solve time", info.solve_seconds, SECONDS, "seconds"),
+        ("Input file", input_name, None, ""),
+        ("Input SHA-256", inst.input_sha256, None, "digest of the workbook file"),
+        ("Tool version", __version__, None, ""),
+        ("Run date (UTC)", run_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"), None, ""),
+        ("Projects funded", len(result.starts), "0", "count"),
+        ("Projects rejected", len(result.rejected_ids), "0", "count"),
+        ("Total capex", ev.total_capex, MONEY, f"$M at the {s.capex_basis} capex basis"),
+        ("NPV (discounted)", ev.npv_musd, MONEY, f"$M discounted to {s.first_year}"),
+        ("Security", ev.security, DECIMAL, "share-years of China reliance removed, discounted"),
+        ("Security premium", ev.premium_musd, MONEY, "$M, discounted"),
+    ]
+
+
+def write_summary(ws: Worksheet, result: Result, run_time: datetime) -> None:
+    """Headline figures, then every setting the run used."""
+    rows = summary_rows(result, run_time)
+    columns: list[Column] = [("Item", None, None), ("Value", None, None),
+                             ("Unit / note", None, None)]
+    last = write_grid(ws, columns, [(item, value, note) for item, value, _fmt, note in rows])
+    for row_index, (_item, value, fmt, _note) in enumerate(rows, start=2):
+        if fmt and not isinstance(value, str):
+            ws.cell(row=row_index, column=2).number_format = fmt
+    settings = result.instance.settings
+    setting_rows = [(name, getattr(settings, name)) for name in settings.__dataclass_fields__]
+    first = last + 2
+    write_cell(ws, first, 1, "Settings").font = SECTION_FONT
+    write_header(ws, ["setting", "value"], row=first + 1)
+    for row_index, (name, value) in enumerate(setting_rows, start=first + 2):
+        write_cell(ws, row_index, 1, name)
+        write_cell(ws, row_index, 2, cell_value(value), SETTING_FORMATS.get(name))
+    fit_column_widths(ws, max_width=SUMMARY_MAX_WIDTH)
+
+
+# ---------------------------------------------------------------------------------------------
+# Portfolio, Spend, China reliance, Rejected
+
+PORTFOLIO_COLUMNS: list[Column] = [
+    ("project_id", None, None), ("name", None, None), ("kind", None, "plant or offtake"),
+    ("mineral", None, None), ("country", None, None), ("start year", YEAR, None),
+    ("online year", YEAR, "first year of delivery"),
+    ("capex $M", MONEY, "capital cost at the capex basis, $M"),
+    ("NPV $M", MONEY, "the project's own NPV as given, valued at its start year, $M"),
+    ("NPV discounted $M", MONEY, "NPV discounted from the start year to the first year, $M"),
+    ("risk", RISK, "risk score, 0 to 1"),
+]
+
+
+def write_portfolio(ws: Worksheet, result: Result) -> None:
+    """Funded projects in start-year order, with a total row."""
+    inst, ev = result.instance, result.evaluation
+    rows = []
+    for pid in result.funded_ids:
+        p = inst.projects[pid]
+        rows.append([pid, p.name, p.kind, p.mineral, p.country, result.starts[pid],
+                     ev.online[pid], ev.capex[pid], p.npv_musd, ev.npv_discounted[pid], p.risk])
+    total = ["Total", f"{len(rows)} projects", None, None, None, None, None,
+             sum(ev.capex[p] for p in result.funded_ids),
+             sum(inst.projects[p].npv_musd for p in result.funded_ids),
+             sum(ev.npv_discounted[p] for p in result.funded_ids), None]
+    last = write_grid(ws, PORTFOLIO_COLUMNS, [*rows, total])
+    bold_row(ws, last)
+
+
+SPEND_COLUMNS: list[Column] = [
+    ("year", YEAR, None), ("spend $M", MONEY, "capital spent in the year, $M"),
+    ("budget $M", MONEY, "budget of the year, $M"),
+    ("headroom $M", MONEY, "budget - spend, $M"),
+    ("cumulative spend $M", MONEY, "spend from the first year to this year, $M"),
+    ("cumulative budget $M", MONEY, "budget from the first year to this year, $M"),
+    ("binding", None, "yes where the budget limit applying to the year is (nearly) used up: "
+     "headroom below 0.5% of budget or below 0.01 $M (cumulative when budget carry-over is on; "
+     "counting the overruns when robust_gamma > 0)"),
+]
+ROBUST_COLUMN: Column = (
+    "spend with overruns $M", MONEY,
+    "spend plus the robust_gamma largest capex overruns (high - basis), $M; cumulative when "
+    "budget carry-over is on. The budget must hold for this figure.",
+)
+
+
+def is_binding(headroom: float, budget: float) -> bool:
+    """Headroom ~ 0: below 0.5% of the budget or below 0.01 $M."""
+    return headroom < 0.005 * budget or headroom < 0.01
+
+
+def spend_rows(result: Result) -> list[list[Any]]:
+    """Year, spend, budget, headroom, cumulative spend and budget, binding flag, and (when
+    robust_gamma > 0) the spend side of the budget row with its overruns.
+
+    The binding flag judges the budget row the plan must meet (``Evaluation.row_spend`` against
+    ``row_budget``): per year, or cumulative with carry-over, overruns included when
+    robust_gamma > 0.
+    """
+    ev = result.evaluation
+    robust = result.instance.settings.robust_gamma > 0
+    rows, cum_spend, cum_budget = [], 0.0, 0.0
+    for year in result.instance.settings.years:
+        spend, budget = ev.spend[year], ev.budget[year]
+        cum_spend += spend
+        cum_budget += budget
+        binding = is_binding(ev.row_budget[year] - ev.row_spend[year], ev.row_budget[year])
+        row = [year, spend, budget, budget - spend, cum_spend, cum_budget,
+               "yes" if binding else ""]
+        rows.append(row + [ev.row_spend[year]] if robust else row)
+    return rows
+
+
+def write_spend(ws: Worksheet, result: Result) -> None:
+    """Spend against budget per horizon year, and a bar-and-line chart beside the table."""
+    columns = SPEND_COLUMNS + ([ROBUST_COLUMN] if result.instance.settings.robust_gamma > 0 else [])
+    rows = spend_rows(result)
+    last = write_grid(ws, columns, rows)
+    if rows:
+        ws.add_chart(spend_chart(ws, last), f"{get_column_letter(len(columns) + 2)}2")
+
+
+def spend_chart(ws: Worksheet, last_row: int) -> BarChart:
+    """Bars of spend with the budget as a line, years on the x-axis (columns A-C of ``ws``)."""
+    years = Reference(ws, min_col=1, min_row=2, max_row=last_row)
+    bars = BarChart()
+    bars.type = "col"
+    bars.title = "Capital spend against budget"
+    bars.add_data(Reference(ws, min_col=2, min_row=1, max_row=last_row), titles_from_data=True)
+    bars.set_categories(years)
+    line = LineChart()
+    line.add_data(Reference(ws, min_col=3, min_row=1, max_row=last_row), titles_from_data=True)
+    line.set_categories(years)
+    bars += line
+    bars.x_axis.title = "Year"
+    bars.y_axis.title = "$M"
+    bars.y_axis.number_format = "#,##0"
+    bars.x_axis.delete = False  # openpyxl 3.1 hides axes unless told otherwise
+    bars.y_axis.delete = False
+    bars.legend.position = "b"
+    bars.width, bars.height = 18, 9
+    return bars
+
+
+CHINA_COLUMNS: list[Column] = [
+    ("mineral", None, None), ("year", YEAR, None),
+    ("demand t", TONNES, "US demand, metric tons"),
+    ("delivered t", TONNES, "deliveries of funded projects online that year, metric tons"),
+    ("displaced t", TONNES, "China-dependent tonnes displaced (deliveries capped at the "
+     "China-dependent part of demand)"),
+    ("China share before", PERCENT, "share of US demand depending on China, without the plan"),
+    ("China share after", PERCENT, "share of US demand depending on China, with the plan"),
+    ("target share", PERCENT, "target_china_share, where set"),
+    ("target year", YEAR, "year from which the target must hold, where a target is set"),
+]
+
+
+def write_china_reliance(ws: Worksheet, result: Result) -> None:
+    """China share before and after the plan, per mineral and horizon year."""
+    inst, ev = result.instance, result.evaluation
+    target_year = inst.settings.target_year
+    rows = []
+    for name, mineral in inst.minerals.items():
+        has_target = mineral.target_china_share is not None
+        for year in inst.settings.years:
+            rows.append([name, year, ev.demand[name][year], ev.deliveries[name][year],
+                         ev.displaced[name][year], ev.share_before[name][year],
+                         ev.share_after[name][year], mineral.target_china_share,
+                         target_year if has_target else None])
+    write_grid(ws, CHINA_COLUMNS, rows)
+
+
+REJECTED_COLUMNS: list[Column] = [
+    ("project_id", None, None), ("name", None, None), ("kind", None, None),
+    ("mineral", None, None), ("country", None, None),
+    ("capex $M", MONEY, "capital cost at the capex basis, $M"),
+    ("NPV $M", MONEY, "the project's own NPV as given, $M"),
+    ("earliest start", YEAR, None), ("latest start", YEAR, None),
+    ("reason", None, "why the plan leaves it out, where the why-not analysis ran"),
+]
+
+
+def rejection_reason(why_not: Any, project_id: str) -> str | None:
+    """The ``reason`` of ``analyses["why_not"][project_id]``, or None."""
+    if not isinstance(why_not, Mapping):
+        return None
+    entry = why_not.get(project_id)
+    if isinstance(entry, Mapping):
+        reason = entry.get("reason")
+        return None if reason is None else str(reason)
+    return entry if isinstance(entry, str) else None
+
+
+def write_rejected(ws: Worksheet, result: Result) -> None:
+    """Every project not funded, in workbook order, with the why-not reason when known."""
+    inst = result.instance
+    basis = inst.settings.capex_basis
+    why_not = result.analyses.get(WHY_NOT, {})
+    rows = []
+    for pid in result.rejected_ids:
+        p = inst.projects[pid]
+        rows.append([pid, p.name, p.kind, p.mineral, p.country, p.capex(basis), p.npv_musd,
+                     p.earliest_start, p.latest_start, rejection_reason(why_not, pid)])
+    write_grid(ws, REJECTED_COLUMNS, rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def bold_row(ws: Worksheet, row: int) -> None:
+    """Make a (total) row bold."""
+    for cell in ws[row]:
+        cell.font = Font(bold=True)
+
+
+def shown_length(value: Any) -> int:
+    """Rough number of characters a value takes on screen in its report format."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, float):
+        return len(f"{value:,.1f}") + 3  # "$" and "M" of MONEY, or "%" and a digit
+    return len(str(value))
+
+
+def fit_column_widths(ws: Worksheet, max_width: int = MAX_WIDTH) -> None:
+    """Widths from the longest value of each column (Excel characters). A wrapped cell (the
+    header) counts half its length, but at least its longest word."""
+    widths = []
+    for column in ws.iter_cols(min_row=1, max_row=ws.max_row):
+        longest = 0
+        for cell in column:
+            if cell.alignment is not None and cell.alignment.wrap_text and cell.value is not None:
+                text = str(cell.value)
+                words = max((len(word) for word in text.split()), default=0)
+                longest = max(longest, words, math.ceil(len(text) / 2))
+            else:
+                longest = max(longest, shown_length(cell.value))
+        widths.append(min(max(longest + 2, MIN_WIDTH), max_width))
+    set_column_widths(ws, widths)
+
+
+def cell_value(value: Any) -> Any:
+    """A value Excel can hold: lists joined with ", ", mappings as JSON text, NaN blank,
+    infinities as text. Strings stay strings (``write_cell`` stores them as text)."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return json.dumps(value, default=str, sort_keys=True)
+    return value

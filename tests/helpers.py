@@ -1,0 +1,70 @@
+"""Small hand-built fixtures shared by the tests.
+
+Units as everywhere in the optimizer: money $M, tonnes t, shares fractions, calendar years.
+"""
+
+from __future__ import annotations
+
+from optimizer.evaluate import evaluate
+from optimizer.instance import Instance, Mineral, Project, Settings
+from optimizer.results import Result, SolveInfo
+
+# The fixed plan of make_result(): project_id -> start year.
+RESULT_STARTS = {"GA-PLANT": 2027, "GR-OFFTAKE": 2026}
+
+
+def _result_instance(**setting_overrides) -> Instance:
+    """Four projects, two minerals, 2026..2031; two project names that look like markup."""
+    values = dict(first_year=2026, horizon_years=6, discount_rate=0.08, objective="weighted",
+                  capex_basis="mid", target_year=2030)
+    settings = Settings(**{**values, **setting_overrides})
+    minerals = {
+        "gallium": Mineral("gallium", us_demand_t=20.0, china_share=0.9, target_china_share=0.5,
+                           security_premium_usd_per_t=1_000_000.0),
+        "graphite": Mineral("graphite", us_demand_t=1000.0, china_share=0.6, demand_growth=0.05,
+                            weight=0.5, security_premium_usd_per_t=2_000.0),
+    }
+    projects = {
+        "GA-PLANT": Project(
+            "GA-PLANT", "=1+1", "plant", "gallium", "USA", capex_low_musd=100.0,
+            capex_high_musd=140.0, build_years=2, earliest_start=2026, latest_start=2028,
+            capacity_tpa=10.0, npv_musd=50.0, risk=0.2,
+        ),
+        "GR-OFFTAKE": Project(
+            "GR-OFFTAKE", "<script>alert(1)</script>", "offtake", "graphite", "Canada",
+            capex_low_musd=0.0, capex_high_musd=0.0, build_years=0, earliest_start=2026,
+            latest_start=2030, capacity_tpa=200.0, npv_musd=-5.0, operating_years=4, risk=0.1,
+        ),
+        "GR-PLANT": Project(
+            "GR-PLANT", '=HYPERLINK("http://x")', "plant", "graphite", "Australia",
+            capex_low_musd=80.0, capex_high_musd=80.0, build_years=3, earliest_start=2026,
+            latest_start=2028, capacity_tpa=300.0, npv_musd=30.0, risk=0.3,
+        ),
+        "GA-ALT": Project(
+            "GA-ALT", "Gallium recovery (alternative)", "plant", "gallium", "Japan",
+            capex_low_musd=40.0, capex_high_musd=60.0, build_years=1, earliest_start=2027,
+            latest_start=2029, capacity_tpa=4.0, npv_musd=8.0, exclusive_group="gallium",
+        ),
+    }
+    budget = {2026: 50.0, 2027: 60.0, 2028: 60.0, 2029: 20.0, 2030: 20.0, 2031: 20.0}
+    return Instance(
+        settings=settings, minerals=minerals, projects=projects, budget=budget,
+        name="example", source_path="inputs/example.xlsx", input_sha256="ab" * 32,
+    )
+
+
+def make_result(**setting_overrides) -> Result:
+    """A verified-looking Result of a fixed plan (GA-PLANT from 2027, GR-OFFTAKE from 2026).
+
+    ``setting_overrides`` change :class:`~optimizer.instance.Settings` fields (e.g.
+    ``objective="npv"``, ``budget_carryover=True``); the decision stays the same.
+    """
+    instance = _result_instance(**setting_overrides)
+    evaluation = evaluate(instance, RESULT_STARTS)
+    value = evaluation.objective_value(instance.settings.objective)
+    info = SolveInfo(
+        status="optimal", solver="HiGHS test", mip_gap=0.0, best_bound=value,
+        solve_seconds=0.1, build_seconds=0.01, model_objective=value,
+        n_variables=20, n_constraints=30,
+    )
+    return Result(instance=instance, starts=dict(RESULT_STARTS), evaluation=evaluation, info=info)
