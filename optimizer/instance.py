@@ -144,6 +144,18 @@ class Instance:
             if not isinstance(value, MappingProxyType):
                 object.__setattr__(self, attr, _frozen(value))
 
+    def __getstate__(self) -> dict:
+        """Picklable state (read-only mappings become dicts), for parallel re-solves."""
+        state = dict(self.__dict__)
+        for attr in ("minerals", "projects", "budget"):
+            state[attr] = dict(state[attr])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        self.__post_init__()
+
     def with_settings(self, **changes) -> "Instance":
         """A copy with some settings changed (used by sensitivity runs and the command line)."""
         return replace(self, settings=replace(self.settings, **changes))

@@ -64,14 +64,17 @@ def solver_name(solver: str) -> str:
 
 
 def run_solver(m: PortfolioModel, solver: str, time_limit_s: float, mip_gap: float,
-               threads: int = 1) -> RawSolve:
-    """Solve ``m.prob`` in place. ``threads=1`` keeps HiGHS deterministic across machines."""
+               threads: int = 1, relaxed: bool = False) -> RawSolve:
+    """Solve ``m.prob`` in place. ``threads=1`` keeps HiGHS deterministic across machines.
+
+    ``relaxed`` solves the LP relaxation (binaries taken as 0..1): a quick bound.
+    """
     if solver not in SOLVERS:
         raise SolverError(f"unknown solver {solver!r}: use one of {', '.join(SOLVERS)}")
     gap_abs = 0.0 if mip_gap == 0 else None
     t0 = time.perf_counter()
     if solver == "highs":
-        cmd = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, gapAbs=gap_abs,
+        cmd = pulp.HiGHS(mip=not relaxed, msg=False, timeLimit=time_limit_s, gapRel=mip_gap, gapAbs=gap_abs,
                          threads=threads, random_seed=0)
         with _stdout_to_devnull():
             m.prob.solve(cmd)
@@ -79,7 +82,7 @@ def run_solver(m: PortfolioModel, solver: str, time_limit_s: float, mip_gap: flo
         return _highs_status(m, seconds)
     with warnings.catch_warnings():  # PuLP 3.x announces the bundled CBC's removal in PuLP 4
         warnings.simplefilter("ignore", DeprecationWarning)
-        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=mip_gap,
+        cmd = pulp.PULP_CBC_CMD(mip=not relaxed, msg=False, timeLimit=time_limit_s, gapRel=mip_gap,
                                 gapAbs=gap_abs, threads=threads)
         m.prob.solve(cmd)
     seconds = time.perf_counter() - t0

@@ -1,0 +1,61 @@
+"""Run independent re-solves in parallel on the machine's cores, with a progress bar.
+
+Each task is a picklable function call. Solves inside a worker use one HiGHS thread, so each answer
+is deterministic whatever the number of workers. With ``workers=1`` the tasks run in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Sequence
+
+from tqdm import tqdm
+
+from .errors import InfeasibleError, SolverError
+from .instance import Instance
+from .results import Result
+from .solve import solve
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple], *, workers: int | None = None,
+                 label: str = "re-solves", progress: bool = True) -> list[Any]:
+    """``[func(*task) for task in tasks]``, computed in parallel; results keep the task order."""
+    workers = default_workers() if workers is None else max(1, workers)
+    bar = tqdm(total=len(tasks), desc=label, unit="solve", file=sys.stderr,
+               disable=not progress or not tasks, leave=False)
+    results: list[Any] = [None] * len(tasks)
+    try:
+        if workers == 1 or len(tasks) <= 1:
+            for i, task in enumerate(tasks):
+                results[i] = func(*task)
+                bar.update()
+            return results
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            futures = {pool.submit(func, *task): i for i, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+        return results
+    finally:
+        bar.close()
+
+
+def try_solve(instance: Instance, solver: str | None, time_limit_s: float | None,
+              mip_gap: float | None, explain: bool = False) -> Result | list[str]:
+    """A verified Result, or the infeasibility reasons (a list of sentences) when none exists.
+
+    ``explain`` runs the diagnosis (a few more solves) to say why; otherwise the reason is short.
+    """
+    try:
+        return solve(instance, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                     diagnose=explain)
+    except InfeasibleError as exc:
+        return exc.reasons
+    except SolverError as exc:
+        return [str(exc)]
