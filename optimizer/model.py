@@ -261,24 +261,63 @@ def add_min_npv(m: PortfolioModel) -> None:
     m.add_row("min_npv", "npv", npv_terms(m), ">=", floor, scale=max(abs(floor), 1.0))
 
 
-def objective_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
-    """The workbook's objective: npv, security (share-years) or weighted ($M)."""
-    inst = m.instance
-    s = inst.settings
-    terms: list = []
-    if s.objective in ("npv", "weighted"):
-        terms += npv_terms(m)
+def security_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
+    """China reliance removed: sum weight_m d[m,t] / D_mt delta_t (share-years)."""
+    s = m.instance.settings
+    out = []
     for (name, t), var in m.d.items():
-        mineral = inst.minerals[name]
-        if s.objective == "security":
-            coef = mineral.weight / mineral.demand(t, s.first_year) * s.discount(t)
-        elif s.objective == "weighted":
-            coef = mineral.security_premium_usd_per_t / 1e6 * s.discount(t)
-        else:
-            coef = 0.0
+        mineral = m.instance.minerals[name]
+        coef = mineral.weight / mineral.demand(t, s.first_year) * s.discount(t)
         if coef:
-            terms.append((var, coef))
-    return terms
+            out.append((var, coef))
+    return out
+
+
+def premium_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
+    """Security premium of displaced tonnes: sum premium_m / 1e6 d[m,t] delta_t ($M)."""
+    s = m.instance.settings
+    out = []
+    for (name, t), var in m.d.items():
+        coef = m.instance.minerals[name].security_premium_usd_per_t / 1e6 * s.discount(t)
+        if coef:
+            out.append((var, coef))
+    return out
+
+
+def objective_terms(m: PortfolioModel, objective: str | None = None) -> list:
+    """The objective: npv, security (share-years) or weighted ($M); the workbook's by default."""
+    objective = objective or m.instance.settings.objective
+    if objective == "npv":
+        return npv_terms(m)
+    if objective == "security":
+        return security_terms(m)
+    return npv_terms(m) + premium_terms(m)
+
+
+def funded_terms(m: PortfolioModel, pid: str) -> list[tuple[pulp.LpVariable, float]]:
+    """sum_s x[p,s]: 1 when p is funded."""
+    return [(m.x[pid, s], 1.0) for s in starts_of(m, pid)]
+
+
+def add_floor(m: PortfolioModel, terms: list, floor: float, label: str) -> None:
+    """A lower bound on an expression (epsilon-constraint, objective floor of alternatives)."""
+    m.prob.addConstraint(pulp.LpAffineExpression(terms) >= floor, m.name(label))
+
+
+def add_no_good_cut(m: PortfolioModel, funded: set[str]) -> None:
+    """Exclude one funded set: sum_{p in F} funded_p - sum_{p not in F} funded_p <= |F| - 1."""
+    terms = []
+    for pid in m.instance.projects:
+        sign = 1.0 if pid in funded else -1.0
+        terms += [(v, sign) for v, _ in funded_terms(m, pid)]
+    m.prob.addConstraint(pulp.LpAffineExpression(terms) <= len(funded) - 1, m.name("no_good"))
+
+
+def set_objective_to(m: PortfolioModel, terms: list) -> None:
+    """Replace the objective (maximized) by ``terms``; objective_expr follows."""
+    m.objective_expr = pulp.LpAffineExpression(terms)
+    m.prob.sense = pulp.LpMaximize
+    m.prob.setObjective(m.objective_expr)
 
 
 def set_objective(m: PortfolioModel) -> None:

@@ -124,13 +124,27 @@ def solve(instance: Instance, *, solver: str | None = None, time_limit_s: float 
 
     ``solver``, ``time_limit_s`` and ``mip_gap`` override the workbook's settings.
     """
+    t0 = time.perf_counter()
+    m = build_model(instance)
+    build_seconds = time.perf_counter() - t0
+    return solve_model(m, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                       threads=threads, diagnose=diagnose, build_seconds=build_seconds)
+
+
+def solve_model(m: PortfolioModel, *, solver: str | None = None,
+                time_limit_s: float | None = None, mip_gap: float | None = None,
+                threads: int = 1, diagnose: bool = True, build_seconds: float = 0.0,
+                objective: str | None = None) -> Result:
+    """Solve a built model (possibly with extra rows or another objective) and verify the plan.
+
+    ``objective`` names what ``m.objective_expr`` counts (npv, security or weighted; the
+    workbook's by default): the verifier recomputes that value from the decision.
+    """
+    instance = m.instance
     s = instance.settings
     solver = solver or s.solver
     time_limit_s = s.time_limit_s if time_limit_s is None else time_limit_s
     mip_gap = s.mip_gap if mip_gap is None else mip_gap
-    t0 = time.perf_counter()
-    m = build_model(instance)
-    build_seconds = time.perf_counter() - t0
     raw = run_solver(m, solver, time_limit_s, mip_gap, threads)
     if raw.status == "infeasible":
         if not diagnose:
@@ -142,13 +156,13 @@ def solve(instance: Instance, *, solver: str | None = None, time_limit_s: float 
         raise SolverError(f"{raw.solver} found no plan within the time limit of {time_limit_s:g} s; "
                           "raise time_limit_s (Settings sheet or --time-limit)")
     starts = decision(m)
-    model_objective = pulp.value(m.objective_expr) if m.objective_expr is not None else 0.0
-    evaluation = verify(instance, starts, float(model_objective or 0.0))
+    model_objective = float(pulp.value(m.objective_expr) or 0.0)
+    evaluation = verify(instance, starts, model_objective, objective=objective)
     info = SolveInfo(
         status=raw.status, solver=raw.solver,
         mip_gap=raw.mip_gap, best_bound=raw.best_bound,
         solve_seconds=raw.seconds, build_seconds=build_seconds,
-        model_objective=float(model_objective or 0.0),
+        model_objective=model_objective,
         n_variables=m.prob.numVariables(), n_constraints=m.prob.numConstraints(),
     )
     return Result(instance=instance, starts=starts, evaluation=evaluation, info=info)

@@ -22,12 +22,16 @@ def objective_mismatch(recomputed: float, model_value: float) -> bool:
     return abs(recomputed - model_value) > OBJECTIVE_ATOL + OBJECTIVE_RTOL * abs(recomputed)
 
 
-def verify(instance: Instance, starts: Mapping[str, int], model_objective: float | None) -> Evaluation:
-    """The plan's Evaluation; raises VerificationError if any rule or the objective disagrees."""
+def verify(instance: Instance, starts: Mapping[str, int], model_objective: float | None,
+           objective: str | None = None) -> Evaluation:
+    """The plan's Evaluation; raises VerificationError if any rule or the objective disagrees.
+
+    ``objective`` names what ``model_objective`` counts (the workbook's objective by default).
+    """
     ev = evaluate(instance, starts)
     problems = violations(instance, ev)
     if model_objective is not None:
-        value = ev.objective_value(instance.settings.objective)
+        value = ev.objective_value(objective or instance.settings.objective)
         if objective_mismatch(value, model_objective):
             problems.append(f"objective recomputed from the decision is {value:.9g}, the model "
                             f"counted {model_objective:.9g}")
