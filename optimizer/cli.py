@@ -31,7 +31,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
-    p = sub.add_parser("solve", help="solve a workbook and write results and the memo")
+    p = sub.add_parser("solve", parents=[_solve_options()],
+                       help="solve a workbook and write results and the memo")
+    p.add_argument("--frontier", type=int, default=0, metavar="N",
+                   help="also trace the NPV / China-reliance frontier with N points")
+
+    p = sub.add_parser("frontier", parents=[_solve_options()],
+                       help="solve, then trace the NPV / China-reliance frontier and budget ladder")
+    p.add_argument("--points", type=int, default=11, help="frontier points (default 11)")
+
+    p = sub.add_parser("simulate", help="Monte Carlo risk of the portfolio in a results folder")
+    p.add_argument("folder", help="a folder written by solve (holds results.json)")
+    p.add_argument("--draws", type=int, default=10_000, help="number of draws (default 10,000)")
+    p.add_argument("--workbook", help="the input workbook, if it has moved since the solve")
+    return parser
+
+
+def _solve_options() -> argparse.ArgumentParser:
+    """Options the frontier command shares with solve."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument("workbook")
     p.add_argument("--out", help="output folder (default reports/<workbook name>/)")
     p.add_argument("--force", action="store_true", help="replace an earlier run in the folder")
@@ -42,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the re-solves behind why-not and budget sensitivity (batch use)")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel re-solves (default: the machine's cores)")
-    return parser
+    p.add_argument("--simulate", type=int, default=0, metavar="N",
+                   help="Monte Carlo draws of capex and build delays for the chosen portfolio")
+    p.add_argument("--alternatives", type=int, default=0, metavar="K",
+                   help="find up to K near-optimal alternative portfolios")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_validate(args)
         if args.command == "template":
             return cmd_template(args)
-        if args.command == "solve":
+        if args.command in ("solve", "frontier"):
             return cmd_solve(args)
+        if args.command == "simulate":
+            return cmd_simulate(args)
     except InputError as exc:
         print(exc.report(), file=sys.stderr)
         print("Nothing was written.", file=sys.stderr)
@@ -66,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         print("This is a bug in the optimizer; nothing was written.", file=sys.stderr)
         return EXIT_ERROR
-    except (SolverError, OSError) as exc:
+    except (SolverError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -117,14 +141,38 @@ def cmd_solve(args: argparse.Namespace) -> int:
     instance = load_instance(args.workbook)
     for w in instance.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    points = args.points if args.command == "frontier" else args.frontier
     result, written = run_solve(instance, out_dir, solver=args.solver, time_limit_s=args.time_limit,
                                 mip_gap=args.mip_gap, force=args.force,
-                                sensitivity=not args.no_sensitivity, workers=args.workers)
+                                sensitivity=not args.no_sensitivity, workers=args.workers,
+                                frontier_points=points, alternatives=args.alternatives,
+                                simulate_draws=args.simulate)
     print(result_summary(result))
     print(f"\nWrote {written}/")
     memo = written / "memo.html"
     if memo.exists():
         print(f"Decision memo: {memo}")
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Add a Monte Carlo simulation to an existing results folder and rewrite its reports."""
+    from .outputs import load_result, write_run
+    from .pipeline import simulation_tables, writers
+
+    folder = Path(args.folder)
+    result = load_result(folder, workbook=args.workbook)
+    analyses = dict(result.analyses)
+    analyses.update(simulation_tables(result, args.draws))
+    from dataclasses import replace
+
+    result = replace(result, analyses=analyses)
+    write_run(result, folder, writers(), force=True)
+    rows = analyses.get("simulation_summary", [])
+    for row in rows:
+        print(f"{row['measure']}: P10 {row['p10']:,.1f}  P50 {row['p50']:,.1f}  "
+              f"P90 {row['p90']:,.1f}")
+    print(f"Rewrote {folder}/ with the simulation ({args.draws:,} draws).")
     return EXIT_OK
 
 

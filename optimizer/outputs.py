@@ -87,3 +87,26 @@ def write_run(result: Result, out_dir: Path, writers: list[Writer], force: bool 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def load_result(folder: Path, workbook: str | Path | None = None) -> Result:
+    """The Result of an earlier run, rebuilt from its results.json and its input workbook.
+
+    The workbook must be the one that was solved: its SHA-256 is checked against results.json.
+    """
+    import hashlib
+
+    from .validate import load_instance
+
+    doc_path = Path(folder) / RUN_MARKER
+    if not doc_path.exists():
+        raise FileNotFoundError(f"{doc_path} not found: run solve first")
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    source = Path(workbook or doc.get("input_file") or "")
+    if not source.is_file():
+        raise FileNotFoundError(f"the input workbook {source} is not there; pass --workbook PATH")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    if doc.get("input_sha256") and digest != doc["input_sha256"]:
+        raise ValueError(f"{source} has changed since the solve (SHA-256 {digest[:12]}... differs "
+                         f"from {doc['input_sha256'][:12]}...); solve it again")
+    return Result.from_json(doc, load_instance(source))

@@ -120,4 +120,25 @@ class Result:
         }
         for key, value in self.analyses.items():
             doc[key] = value
+        doc["analyses"] = sorted(self.analyses)
         return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], instance: Instance) -> "Result":
+        """Rebuild a Result from its results.json and the instance it was solved from.
+
+        The figures are recomputed from the decision (``funded`` start years), never trusted from
+        the file; the solver facts and the analyses are taken as written.
+        """
+        from .verify import verify
+
+        starts = {f["project_id"]: int(f["start_year"]) for f in doc["funded"]}
+        info = SolveInfo(status=doc["status"], solver=doc["solver"], mip_gap=doc.get("mip_gap"),
+                         best_bound=doc.get("best_bound"),
+                         solve_seconds=float(doc.get("solve_seconds") or 0.0),
+                         build_seconds=float(doc.get("build_seconds") or 0.0),
+                         model_objective=doc.get("objective_value"))
+        evaluation = verify(instance, starts, doc.get("objective_value"))
+        analyses = {key: doc[key] for key in doc.get("analyses", []) if key in doc}
+        return cls(instance=instance, starts=starts, evaluation=evaluation, info=info,
+                   analyses=analyses)

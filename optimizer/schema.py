@@ -45,6 +45,7 @@ class Field:
     choices: tuple[str, ...] = ()
     unique: bool = False
     width: int = 14  # template column width, in Excel characters
+    exclusive_minimum: bool = False  # True: the value must be > minimum, not >= minimum
 
     @property
     def required(self) -> bool:
@@ -73,7 +74,7 @@ class Field:
         if lo is not None and hi is not None:
             return f"{_num(lo)} .. {_num(hi)}"
         if lo is not None:
-            return f">= {_num(lo)}"
+            return f"{'>' if self.exclusive_minimum else '>='} {_num(lo)}"
         if hi is not None:
             return f"<= {_num(hi)}"
         return ""
@@ -162,7 +163,7 @@ MINERALS = Sheet(
     fields=(
         Field("mineral", "text", "Name used by Projects.", "Mineral", unique=True, width=18),
         Field("us_demand_t", "number", "US annual demand (apparent consumption) in first_year.",
-              "US demand", unit="t/yr", minimum=0.0, width=14),
+              "US demand", unit="t/yr", minimum=0.0, exclusive_minimum=True, width=14),
         Field("demand_growth", "number", "Yearly growth of demand, as a fraction.", "Demand growth",
               unit="%/yr", default=0.0, minimum=-0.5, maximum=0.5),
         Field("china_share", "share", "Share of US demand that depends on China today (mined or "
