@@ -80,11 +80,10 @@ def analyse(result: Result, *, sensitivity: bool = True, workers: int | None = N
 
 
 def simulation_tables(result: Result, draws: int, progress: bool = True) -> dict:
-    """Monte Carlo analyses of the funded portfolio, as tables (and binned histograms)."""
+    """Monte Carlo analyses of the funded portfolio, as tables (with a binned NPV histogram)."""
     from .simulate import simulate
 
-    sim = simulate(result, draws, progress=progress)
-    return {**sim.to_tables(), "simulation_histogram": sim.histograms()}
+    return simulate(result, draws, progress=progress).to_tables()
 
 
 def run_solve(instance: Instance, out_dir: Path, *, solver: str | None = None,
