@@ -21,7 +21,7 @@ def instance_summary(instance: Instance) -> str:
     total_budget = sum(instance.budget.values())
     lines = [
         f"Workbook {instance.name}: {len(instance.projects)} projects "
-        f"({kinds.get('plant', 0)} plants, {kinds.get('offtake', 0)} offtakes) "
+        f"({_count(kinds.get('plant', 0), 'plant')}, {_count(kinds.get('offtake', 0), 'offtake')}) "
         f"in {len(countries)} countries, {len(instance.minerals)} minerals.",
         f"Horizon {s.first_year}-{s.last_year}, objective {s.objective}, capex basis {s.capex_basis}, "
         f"yearly budgets {total_budget:,.0f} $M in all"
@@ -60,3 +60,7 @@ def result_summary(result: Result) -> str:
         lines.append(f"  {name}: {ev.share_before[name][s.first_year]:.1%} -> "
                      f"{ev.share_after[name][year]:.1%}")
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
