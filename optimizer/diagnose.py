@@ -21,6 +21,7 @@ FAMILY_WORDS = {
     "exclusive": "the exclusive groups",
     "target": "the China-share targets",
     "min_npv": "the minimum NPV",
+    "risk": "the project risk limit",
 }
 SLACK_TOL = 1e-6
 
@@ -102,6 +103,9 @@ def describe_slacks(m: PortfolioModel) -> list[str]:
                 target = inst.minerals[mineral].target_china_share
                 out.append(f"{mineral}: the China-share target of {target:.1%} in {year} is out of "
                            f"reach by {amount:,.0f} t a year of displaced supply")
+            elif family == "risk":
+                out.append(f"{key} (risk {inst.projects[key].risk:g}) would have to be funded "
+                           f"despite the limit {s.max_project_risk:g}")
             elif family == "min_npv":
                 out.append(f"the NPV would fall {amount:,.1f} $M short of the minimum "
                            f"{s.min_npv_musd:,.1f} $M")

@@ -38,6 +38,7 @@ ADDED_SETTINGS = (
     "max_delay_years",
     "seed",
     "alternatives_within",
+    "max_project_risk",
 )
 ADDED_SHEETS = (schema.SCENARIOS.name,)
 

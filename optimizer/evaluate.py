@@ -146,6 +146,9 @@ def violations(instance: Instance, ev: Evaluation) -> list[str]:
         if start not in allowed_starts(instance, pid):
             out.append(f"{pid} starts in {start}, outside its allowed start years")
     for pid, p in instance.projects.items():
+        if (s.max_project_risk is not None and pid in ev.starts
+                and p.risk > s.max_project_risk):
+            out.append(f"{pid} has risk {p.risk:g}, above the limit {s.max_project_risk:g}")
         if p.must_fund and pid not in ev.starts:
             out.append(f"must-fund project {pid} is not funded")
         if pid in ev.starts:

@@ -32,6 +32,7 @@ class Settings:
     max_delay_years: int = 3
     seed: int = 20250131
     alternatives_within: float = 0.05
+    max_project_risk: float | None = None
 
     @property
     def last_year(self) -> int:

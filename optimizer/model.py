@@ -33,6 +33,7 @@ FAMILIES = (
     "exclusive",  # at most one funded per exclusive group
     "target",  # China share at or below target from target_year on
     "min_npv",  # NPV floor
+    "risk",  # no project above max_project_risk
 )
 
 
@@ -248,6 +249,17 @@ def add_targets(m: PortfolioModel) -> None:
                 m.add_row("target", (name, t), [(m.d[name, t], 1.0)], ">=", need, scale=need)
 
 
+def add_risk_limit(m: PortfolioModel) -> None:
+    """Projects whose risk is above max_project_risk are not funded: sum_s x[p,s] <= 0."""
+    limit = m.instance.settings.max_project_risk
+    if limit is None:
+        return
+    for pid, p in m.instance.projects.items():
+        terms = [(m.x[pid, s], 1.0) for s in starts_of(m, pid)]
+        if p.risk > limit and terms:
+            m.add_row("risk", pid, terms, "<=", 0.0)
+
+
 def npv_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
     s = m.instance.settings
     return [(var, m.instance.projects[pid].npv_musd * s.discount(start))
@@ -344,6 +356,7 @@ def build_model(instance: Instance, elastic: Iterable[str] = ()) -> PortfolioMod
     add_exclusive_groups(m)
     add_targets(m)
     add_min_npv(m)
+    add_risk_limit(m)
     set_objective(m)
     return m
 

@@ -151,6 +151,9 @@ SETTINGS = Sheet(
               "1..max).", "Max delay", unit="years", default=3, minimum=0, maximum=30),
         Field("seed", "int", "Random seed for Monte Carlo draws; same seed, same figures.", "Seed",
               default=20250131, minimum=0, maximum=2**32 - 1),
+        Field("max_project_risk", "share", "No project whose risk score is above this may be "
+              "funded (a must_fund project above it makes the workbook infeasible). Blank: no "
+              "limit.", "Max project risk", default=None, minimum=0.0, maximum=1.0),
         Field("alternatives_within", "share", "Near-optimal alternatives must score within this "
               "fraction of the optimum.", "Alternatives within", default=0.05, minimum=0.0,
               maximum=1.0),

@@ -5,6 +5,7 @@ Rules first, in this order, because they need no solver:
 - ``no_start``     no start year keeps all of its spending inside the horizon;
 - ``not_online``   every allowed start comes online after the horizon ends;
 - ``excluded``     a funded project of the same exclusive group takes its place;
+- ``risk``         its risk score is above the max_project_risk setting;
 - ``requires``     it requires a project the plan does not fund.
 
 Every other rejected project is forced in (``must_fund``) and re-solved: the reason is what that
@@ -46,6 +47,10 @@ def rule_reason(result: Result, pid: str) -> dict | None:
                 "reason": f"It cannot come online within the horizon: its earliest online year is "
                           f"{min(starts) + p.build_years}, after {s.last_year}, so it would deliver "
                           "nothing the plan counts."}
+    if s.max_project_risk is not None and p.risk > s.max_project_risk:
+        return {"kind": "risk", "objective_loss": None,
+                "reason": f"Its risk score {p.risk:.2f} is above the limit {s.max_project_risk:.2f} "
+                          "(Settings max_project_risk)."}
     if p.exclusive_group:
         rivals = [q for q in result.starts if inst.projects[q].exclusive_group == p.exclusive_group]
         if rivals:

@@ -87,3 +87,10 @@ def test_sensitivity_reports_infeasible_cuts():
 def test_no_sensitivity_marks_the_analyses_skipped():
     result = analyse(solve(why_instance()), sensitivity=False)
     assert result.analyses == {"sensitivity_skipped": True}
+
+
+def test_why_not_names_the_risk_limit():
+    inst = instance([project("A", npv=10, risk=0.9), project("B", npv=5, risk=0.3)], budget=0,
+                    max_project_risk=0.8)
+    reasons, _ = explain_rejections(solve(inst), workers=1, progress=False)
+    assert reasons["A"]["kind"] == "risk" and "0.90" in reasons["A"]["reason"]

@@ -227,3 +227,16 @@ def test_verifier_rejects_a_plan_over_budget():
     inst = instance([project("A", capex=60, build=1, npv=1)], budget=50)
     assert violations(inst, evaluate(inst, {"A": 2026}))
     assert not violations(inst, evaluate(inst, {}))
+
+
+def test_risk_limit_keeps_risky_projects_out():
+    """A (NPV 10, risk 0.9) and B (NPV 5, risk 0.3); no budget binds. Without a limit both are
+    funded (15); with max_project_risk 0.8 only B (5); a must-fund A is then infeasible."""
+    projects = [project("A", npv=10, risk=0.9), project("B", npv=5, risk=0.3)]
+    assert set(solve(instance(projects, budget=0)).starts) == {"A", "B"}
+    r = solve(instance(projects, budget=0, max_project_risk=0.8))
+    assert set(r.starts) == {"B"} and r.objective_value == pytest.approx(5)
+    forced = [project("A", npv=10, risk=0.9, must_fund=True), project("B", npv=5, risk=0.3)]
+    with pytest.raises(InfeasibleError) as err:
+        solve(instance(forced, budget=0, max_project_risk=0.8))
+    assert "risk" in " ".join(err.value.reasons)
