@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -287,6 +287,153 @@ def china_share_figure(result: Result) -> Figure:
         ax.set_xlabel("Year")
         ax.set_ylabel("China share of US demand")
         ax.text(0.5, 0.5, "No minerals", transform=ax.transAxes, ha="center")
+    if legend:
+        fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center",
+                   ncols=len(legend), fontsize=LABEL_PT, frameon=False)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Trade-offs: the NPV / China-reliance frontier
+
+FRONTIER_COLOUR = "#1f4e78"
+CHOSEN_COLOUR = "#c0392b"
+TOL_NPV = 1e-6  # $M: a frontier point is the chosen plan when both criteria match to this
+TOL_SECURITY = 1e-9  # share-years
+
+
+def frontier_points(result: Result) -> list[dict]:
+    """The frontier rows of ``result.analyses["frontier"]`` that have both criteria, in the
+    analysis's order (by China reliance removed)."""
+    rows = result.analyses.get("frontier") or []
+    return [r for r in rows if isinstance(r, Mapping)
+            and isinstance(r.get("npv_musd"), (int, float))
+            and isinstance(r.get("security_share_years"), (int, float))]
+
+
+def chosen_point(result: Result, points: Sequence[dict] | None = None) -> int | None:
+    """Index of the frontier point that is the chosen plan (same NPV and China reliance removed),
+    or None when the chosen plan is none of the traced points."""
+    points = frontier_points(result) if points is None else points
+    ev = result.evaluation
+    for i, p in enumerate(points):
+        if (abs(p["npv_musd"] - ev.npv_musd) <= TOL_NPV * max(1.0, abs(ev.npv_musd))
+                and abs(p["security_share_years"] - ev.security)
+                <= TOL_SECURITY * max(1.0, abs(ev.security)) + 1e-7):
+            return i
+    return None
+
+
+def frontier_figure(result: Result) -> Figure:
+    """NPV ($M, y axis) against China reliance removed (share-years, x axis) of the frontier
+    points of ``result.analyses["frontier"]``, numbered 1, 2, ... in the order of the analysis
+    (the memo's table uses the same numbers), joined by the staircase of the best traced NPV
+    for at least that much reliance removed; the chosen plan is marked with a red star."""
+    points = frontier_points(result)
+    fig = new_figure(WIDTH_IN, 3.6)
+    ax = fig.add_subplot()
+    xs = [p["security_share_years"] for p in points]
+    ys = [p["npv_musd"] for p in points]
+    handles = []
+    if points:
+        # steps-pre: between two points, the best traced NPV with at least that much reliance
+        # removed is that of the point on the right
+        (stairs,) = ax.plot(xs, ys, drawstyle="steps-pre", color=FRONTIER_COLOUR, linewidth=1.0,
+                            alpha=0.55, label="best NPV among the traced plans")
+        (dots,) = ax.plot(xs, ys, "o", color=FRONTIER_COLOUR, ms=6, zorder=3,
+                          label="frontier plan (number as in the table)")
+        handles += [dots, stairs]
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            # up and right of a point is free: the staircase reaches it from the left, then drops
+            ax.annotate(str(i + 1), (x, y), xytext=(5, 4), textcoords="offset points",
+                        fontsize=LABEL_PT, color=FRONTIER_COLOUR, fontweight="bold")
+    ev = result.evaluation
+    (star,) = ax.plot([ev.security], [ev.npv_musd], "*", color=CHOSEN_COLOUR, ms=14, zorder=4,
+                      markeredgecolor="white", markeredgewidth=0.6, label="recommended plan")
+    handles.append(star)
+    pad_axes(ax, [*xs, ev.security], [*ys, ev.npv_musd])
+    ax.set_xlabel("China reliance removed (share-years, discounted)", fontsize=LABEL_PT)
+    ax.set_ylabel(mathtext_safe("Portfolio NPV ($M, discounted)"), fontsize=LABEL_PT)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+    ax.tick_params(labelsize=LABEL_PT)
+    ax.grid(color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_title("Trade-off: NPV against China reliance removed", fontsize=TITLE_PT, loc="left")
+    if not points:
+        ax.text(0.5, 0.5, "No frontier point", transform=ax.transAxes, ha="center",
+                va="center", fontsize=TITLE_PT)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+               fontsize=LABEL_PT, frameon=False)
+    return fig
+
+
+def pad_axes(ax, xs: Sequence[float], ys: Sequence[float], fraction: float = 0.08) -> None:
+    """Axis limits around the data with a margin (room for the point labels); a range of zero
+    width gets a small one of its own."""
+    for values, setter in ((xs, ax.set_xlim), (ys, ax.set_ylim)):
+        lo, hi = min(values), max(values)
+        span = hi - lo
+        pad = span * fraction if span > 0 else max(abs(hi) * 0.05, 0.01)
+        setter(lo - pad, hi + pad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Monte Carlo: distribution of NPV and total capex
+
+HISTOGRAM_COLOUR = "#5b87b5"
+QUANTILE_COLOUR = "#222222"
+PLANNED_COLOUR = "#c0392b"
+# simulate.MEASURES labels, in the order of the panels, with the axis label of each
+SIMULATION_PANELS = (("NPV $M", "Portfolio NPV ($M, discounted)"),
+                     ("total capex $M", "Total capital cost ($M)"))
+
+
+def simulation_figure(result: Result) -> Figure:
+    """Histograms of the simulated NPV and total capex
+    (``result.analyses["simulation_histogram"]``), one panel each, share of draws on the y axis,
+    with the P10 and P90 (dotted), the P50 (dashed) and the planned value (red) of
+    ``simulation_summary`` where present."""
+    analyses = result.analyses
+    bins = [r for r in analyses.get("simulation_histogram") or [] if isinstance(r, Mapping)]
+    summary = {r.get("measure"): r for r in analyses.get("simulation_summary") or []
+               if isinstance(r, Mapping)}
+    panels = [(m, label) for m, label in SIMULATION_PANELS if any(b.get("measure") == m
+                                                                  for b in bins)]
+    panels = panels or list(SIMULATION_PANELS[:1])
+    fig = new_figure(WIDTH_IN, 2.9)
+    legend: dict[str, object] = {}
+    for i, (measure, label) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        rows = [b for b in bins if b.get("measure") == measure]
+        if rows:
+            edges = [rows[0]["bin_low_musd"], *(b["bin_high_musd"] for b in rows)]
+            ax.stairs([b["share"] for b in rows], edges, fill=True, color=HISTOGRAM_COLOUR,
+                      alpha=0.85, label="share of draws")
+            ax.stairs([b["share"] for b in rows], edges, color=FRONTIER_COLOUR, linewidth=0.6)
+        else:
+            ax.text(0.5, 0.5, "No draws", transform=ax.transAxes, ha="center", va="center")
+        stats = summary.get(measure, {})
+        for key, style in (("p10", ":"), ("p50", "--"), ("p90", ":")):
+            if isinstance(stats.get(key), (int, float)):
+                ax.axvline(stats[key], color=QUANTILE_COLOUR, linestyle=style, linewidth=1.1,
+                           label="P50 (median)" if key == "p50" else "P10 and P90")
+        if isinstance(stats.get("planned"), (int, float)):
+            ax.axvline(stats["planned"], color=PLANNED_COLOUR, linewidth=1.6,
+                       label="planned (no overrun, no delay)")
+        ax.set_xlabel(mathtext_safe(label), fontsize=LABEL_PT)
+        ax.set_ylabel("Share of draws", fontsize=LABEL_PT)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{100 * v:.0f}%"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.tick_params(labelsize=LABEL_PT)
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+        ax.set_axisbelow(True)
+        title = "Simulated NPV" if measure.startswith("NPV") else "Simulated total capital cost"
+        ax.set_title(title, fontsize=TITLE_PT, loc="left")
+        for handle, text in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(text, handle)
     if legend:
         fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center",
                    ncols=len(legend), fontsize=LABEL_PT, frameon=False)

@@ -81,7 +81,8 @@ def build_workbook(result: Result, *, run_time: datetime | None = None) -> Workb
     write_china_reliance(workbook.create_sheet(CHINA), result)
     write_rejected(workbook.create_sheet(REJECTED), result)
     for key, rows in analysis_tables(result.analyses):
-        write_table(workbook.create_sheet(sheet_title(key, workbook.sheetnames)), rows)
+        write_table(workbook.create_sheet(sheet_title(key, workbook.sheetnames)), rows,
+                    TABLE_FORMATS.get(key))
     return workbook
 
 
@@ -108,23 +109,44 @@ def write_grid(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence
     return row_index
 
 
-def write_table(ws: Worksheet, rows: Sequence[Mapping[str, Any]]) -> None:
+def write_table(ws: Worksheet, rows: Sequence[Mapping[str, Any]],
+                formats: Mapping[str, str] | None = None) -> None:
     """Write list-of-dict ``rows`` as a table: header from the keys (first-seen order), number
-    formats guessed from the key names (``*_musd`` money, ``*share*`` percent, ``*_t`` tonnes,
-    ``*year*`` integer years)."""
+    formats from ``formats`` (column -> format) where given, else guessed from the key names (see
+    :func:`format_for_key`); a column the name says nothing about but holding fractional numbers
+    (an objective value) gets :data:`FRACTION`, and whole numbers stay general."""
     keys: list[str] = []
     for row in rows:
         keys.extend(k for k in row if k not in keys)
-    columns = [(str(k), format_for_key(str(k)), None) for k in keys]
+    formats = formats or {}
+    columns = [(str(k), formats.get(str(k)) or format_for_key(str(k))
+                or format_for_values([row.get(k) for row in rows]), None) for k in keys]
     write_grid(ws, columns, ([row.get(k) for k in keys] for row in rows))
 
 
+FRACTION = "#,##0.0##"  # a plain number with its fraction: 237.66964 -> 237.67, 0.26 -> 0.26
+# Analyses whose column names do not say their unit: analysis key -> column -> number format.
+TABLE_FORMATS: dict[str, dict[str, str]] = {
+    # P10 ... planned of total capex and NPV, both in $M (the measure column says so)
+    "simulation_summary": {k: MONEY for k in ("p10", "p50", "p90", "mean", "std", "planned")},
+    # online-year quantiles
+    "simulation_online": {k: YEAR for k in ("planned_online", "p10", "p50", "p90")},
+}
+
+
 def format_for_key(key: str) -> str | None:
-    """The number format a generic column gets from its name."""
+    """The number format a generic column gets from its name: ``*musd*`` money; security
+    figures (``security_share_years``, ``security_change``, ``security_floor``) share-years with
+    3 decimals; shares, probabilities (``probability``, ``p_met``, ``p_exceeded``...), rates,
+    gaps, ``*_pct`` and ``*_change`` fractions as percent; ``*_t`` / ``*_tpa`` tonnes; ``*year*``
+    integer years; ``*seconds*`` seconds."""
     k = key.lower()
     if "musd" in k:
         return MONEY
-    if "share" in k or k.endswith(("gap", "rate", "probability")):
+    if "security" in k or "share_years" in k:
+        return DECIMAL
+    if ("share" in k or k.startswith("p_") or "probability" in k
+            or k.endswith(("gap", "rate", "_pct", "_change", "within"))):
         return PERCENT
     if k.endswith(("_t", "_tpa")):
         return TONNES
@@ -132,6 +154,16 @@ def format_for_key(key: str) -> str | None:
         return YEAR
     if "seconds" in k:
         return SECONDS
+    return None
+
+
+def format_for_values(values: Sequence[Any]) -> str | None:
+    """:data:`FRACTION` for a column of numbers of which one at least is fractional; None (general)
+    otherwise, so whole numbers (counts, years, a seed) and text keep Excel's own display."""
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if numbers and all(not isinstance(v, str) for v in values if v is not None) and any(
+            isinstance(v, float) and math.isfinite(v) and not v.is_integer() for v in numbers):
+        return FRACTION
     return None
 
 

@@ -5,8 +5,13 @@ Units as everywhere in the optimizer: money $M, tonnes t, shares fractions, cale
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
+from typing import Any
+
 from optimizer.evaluate import evaluate
-from optimizer.instance import Instance, Mineral, Project, Settings
+from optimizer.instance import Instance, Mineral, Project, Scenario, Settings
 from optimizer.results import Result, SolveInfo
 
 # The fixed plan of make_result(): project_id -> start year.
@@ -68,3 +73,56 @@ def make_result(**setting_overrides) -> Result:
         n_variables=20, n_constraints=30,
     )
     return Result(instance=instance, starts=dict(RESULT_STARTS), evaluation=evaluation, info=info)
+
+
+# ---------------------------------------------------------------------------------------------
+# Trade-off analyses computed for real (frontier, budget ladder, robust, scenarios, alternatives,
+# Monte Carlo) on a small solvable instance.
+
+TRADEOFF_SCENARIOS = (
+    Scenario("costly", capex_multiplier=1.2),
+    Scenario("late", delay_years=1),
+    Scenario("demand up", demand_multiplier=1.5),
+    Scenario("npv down", npv_multiplier=0.5),
+    Scenario("very costly", capex_multiplier=3.0),  # no plan: shows an infeasible row
+)
+TRADEOFF_DRAWS = 2_000
+
+
+def tradeoff_instance(**setting_overrides) -> Instance:
+    """The instance of make_result() with budgets 1.5 times as large, robust_gamma 1, 30% room
+    for alternatives and five scenarios (one of them infeasible)."""
+    values = dict(robust_gamma=1, alternatives_within=0.3)
+    inst = _result_instance(**{**values, **setting_overrides})
+    inst = inst.with_budget({t: 1.5 * b for t, b in inst.budget.items()})
+    return dataclasses.replace(inst, scenarios=TRADEOFF_SCENARIOS)
+
+
+def make_tradeoff_analyses(result: Result, *, frontier_points: int = 5, alternatives: int = 2,
+                           draws: int = TRADEOFF_DRAWS) -> dict[str, Any]:
+    """The analyses the pipeline attaches to ``result`` with --frontier, --alternatives and
+    --simulate (and --no-sensitivity), computed for real by ``optimizer.pipeline.analyse`` in
+    this process (workers=1, no progress bar): frontier, budget_ladder, robust (when
+    robust_gamma > 0), scenarios and scenario_projects (when the instance has scenarios),
+    alternatives and the simulation_* tables."""
+    from optimizer.pipeline import analyse
+
+    done = analyse(result, sensitivity=False, workers=1, progress=False,
+                   frontier_points=frontier_points, alternatives=alternatives,
+                   simulate_draws=draws)
+    return dict(done.analyses)
+
+
+@functools.lru_cache(maxsize=None)
+def _tradeoff_result(overrides: tuple) -> Result:
+    from optimizer.solve import solve
+
+    result = solve(tradeoff_instance(**dict(overrides)))
+    return dataclasses.replace(result, analyses=make_tradeoff_analyses(result))
+
+
+def make_tradeoff_result(**setting_overrides) -> Result:
+    """The solved plan of tradeoff_instance() with every trade-off analysis attached (computed
+    once per set of overrides, then copied)."""
+    cached = _tradeoff_result(tuple(sorted(setting_overrides.items())))
+    return dataclasses.replace(cached, analyses=copy.deepcopy(dict(cached.analyses)))

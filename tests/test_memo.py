@@ -336,7 +336,7 @@ def test_sensitivity_table_and_what_a_billion_buys():
     assert "each $1B cut lowers it by $789.5M at -30%" in text
 
 
-def test_optional_analyses_become_titled_tables_after_sensitivity(tmp_path):
+def test_optional_analyses_become_sections_after_sensitivity(tmp_path):
     extra = {
         "frontier": [{"npv_musd": 41.25, "security_share_years": 1.4, "funded_count": 2}],
         "alternatives": [{"plan": "A", "objective_value": 60.0, "projects": ["GA-PLANT"]}],
@@ -346,14 +346,15 @@ def test_optional_analyses_become_titled_tables_after_sensitivity(tmp_path):
     result = full_result(**extra)
     doc = build_document(result, run_time=RUN_TIME)
     titles = [s.title for s in doc.sections]
-    assert titles == CORE_TITLES + ["Efficient frontier", "Alternative plans", "Custom check",
-                                    LAST_TITLE]
-    frontier = tables(section(doc, "frontier"))[0]
-    assert frontier.header == ("npv $M", "security share years", "funded count")
-    assert frontier.rows == (("41.2", "1.4", "2"),) or frontier.rows == (("41.3", "1.4", "2"),)
+    assert titles == CORE_TITLES + ["Trade-offs: NPV against China reliance",
+                                    "Near-optimal alternatives", "Custom check", LAST_TITLE]
+    frontier = tables(section(doc, "tradeoffs"))[0]
+    assert frontier.header[:3] == ("Point", "Reliance removed (share-years)", "NPV $M")
+    assert frontier.rows[0][:3] in (("1", "1.400", "41.2"), ("1", "1.400", "41.3"))
     assert tables(section(doc, "custom_check"))[0].rows == (("2030", "yes"),)
     paths = write_memo(result, tmp_path, run_time=RUN_TIME)
-    assert "<h2>8. Efficient frontier</h2>" in paths["html"].read_text(encoding="utf-8")
+    assert ("<h2>8. Trade-offs: NPV against China reliance</h2>"
+            in paths["html"].read_text(encoding="utf-8"))
 
 
 def test_provenance(word):

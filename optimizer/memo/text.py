@@ -43,6 +43,36 @@ def share(value: float | None) -> str:
     return f"{100 * value:.1f}%"
 
 
+def signed_money(value: float | None) -> str:
+    """A signed $M change in a sentence: 12 -> "+$12.0M", -4.25 -> "-$4.2M", 0 -> "$0.0M"."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    text = money(value)
+    return text if text.startswith("-") or text == "$0.0M" else "+" + text
+
+
+def signed_amount(value: float | None) -> str:
+    """A signed $M change in a table column headed $M: 12 -> "+12.0", -4.25 -> "-4.2"."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    text = amount(value)
+    return text if text.startswith("-") or text == "0.0" else "+" + text
+
+
+def share_years(value: float | None) -> str:
+    """Share-years of China reliance removed (the security unit), 3 decimals: "2.055"."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    text = f"{value:,.3f}"
+    return "0.000" if text == "-0.000" else text
+
+
+def signed_share_years(value: float | None) -> str:
+    """A signed change in share-years: "+0.260", "-0.442", "0.000"."""
+    text = share_years(value)
+    return text if text in (MISSING, "0.000") or text.startswith("-") else "+" + text
+
+
 def percent_change(value: float) -> str:
     """A signed fraction as percent: -0.3 -> "-30%", 0.1 -> "+10%", 0.125 -> "+12.5%"."""
     text = f"{100 * value:+.1f}".rstrip("0").rstrip(".")
@@ -137,15 +167,23 @@ def header_for(key: str) -> str:
 
 
 def is_share_key(key: str) -> bool:
-    """Whether a key names a fraction shown as percent (a share, probability, rate, change or
-    gap); "share_years" (the security unit) is a plain number."""
-    k = key.lower().replace("share_years", "").replace("share-years", "")
+    """Whether a key names a fraction shown as percent: a share, probability (``probability``,
+    ``p_met``, ``p_exceeded``...), rate, change, gap or ``*_pct``. Security figures
+    (``security_share_years``, ``security_change``, ``security_floor``) are share-years, a plain
+    number, and so are quantiles such as ``p10``."""
+    k = key.lower()
+    if "security" in k:
+        return False
+    if k.startswith("p_") or k.endswith("_pct") or k == "pct":
+        return True
+    k = k.replace("share_years", "").replace("share-years", "")
     return any(w in k for w in ("share", "probability", "change", "rate", "gap", "within"))
 
 
 def cell_text(key: str, value: Any) -> str:
     """A value of a generic table as text, formatted by its key: ``*_musd`` as $M amounts, keys
-    naming a share, probability, rate or change as percent, years as integers."""
+    naming a share, probability (``p_*``), rate or change as percent, security figures as
+    share-years (3 decimals), years as integers."""
     k = str(key).lower()
     if value is None:
         return MISSING
@@ -159,12 +197,14 @@ def cell_text(key: str, value: Any) -> str:
         return " ".join(str(value).split())
     if isinstance(value, float) and not math.isfinite(value):
         return MISSING if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if "year" in k and float(value).is_integer():
-        return str(int(value))
     if "musd" in k or "busd" in k:
         return amount(float(value))
     if is_share_key(k) and isinstance(value, float):
         return share(value)
+    if "security" in k or "share_years" in k:
+        return share_years(float(value))
+    if ("year" in k or "online" in k) and float(value).is_integer():
+        return str(int(value))
     if isinstance(value, int):
         return f"{value:,}"
     return number(value)
