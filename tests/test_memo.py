@@ -16,7 +16,7 @@ from test_charts import large_result
 from optimizer.evaluate import evaluate
 from optimizer.memo import build_document, write_memo
 from optimizer.memo.markdown import escape as md_escape
-from optimizer.memo.model import Table, xml_safe
+from optimizer.memo.model import Bullets, Table, xml_safe
 from optimizer.results import Result
 
 RUN_TIME = datetime(2025, 3, 1, 12, 30, tzinfo=timezone.utc)
@@ -377,9 +377,11 @@ def test_provenance(word):
 def test_sources_sheet_is_listed():
     result = large_result(6)
     sec = section(build_document(result, run_time=RUN_TIME), "provenance")
-    sources = tables(sec)[2]
-    assert sources.header == result.instance.sources_header
-    assert sources.rows[0][2].startswith("https://pubs.usgs.gov/")
+    lists = [b for b in sec.blocks if isinstance(b, Bullets)]
+    assert len(lists[0].items) == len(result.instance.sources)
+    first = result.instance.sources[0].cells
+    assert lists[0].items[0].startswith(str(first[0]))
+    assert f"{result.instance.sources_header[2]}: https://pubs.usgs.gov/" in lists[0].items[0]
 
 
 def test_a_plan_funding_nothing(tmp_path):

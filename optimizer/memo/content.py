@@ -1190,13 +1190,9 @@ def provenance(ctx: MemoContext) -> Section:
                                         "filled in)"),
     ]
     if inst.sources:
-        width = max(len(inst.sources_header), *(len(r.cells) for r in inst.sources))
-        header = tuple(inst.sources_header) + tuple(
-            f"Column {i + 1}" for i in range(len(inst.sources_header), width))
-        rows = tuple(tuple(" ".join(str(c).split()) for c in r.cells)
-                     + ("",) * (width - len(r.cells)) for r in inst.sources)
-        blocks.append(Table(header, rows, ("left",) * width,
-                            caption="Sources (the workbook's Sources sheet)"))
+        blocks.append(Paragraph("Sources (the workbook's Sources sheet), one line per row:"))
+        blocks.append(Bullets(tuple(source_line(inst.sources_header, r.cells)
+                                    for r in inst.sources)))
     else:
         blocks.append(Paragraph("The workbook has no Sources sheet: the origin of its figures is "
                                 "not recorded in it.", style="note"))
@@ -1204,6 +1200,16 @@ def provenance(ctx: MemoContext) -> Section:
         blocks.append(Paragraph("Warnings from reading the workbook:"))
         blocks.append(Bullets(tuple(str(w) for w in inst.warnings)))
     return Section("provenance", "Assumptions and provenance", tuple(blocks))
+
+
+def source_line(header: Sequence[str], cells: Sequence[object]) -> str:
+    """One Sources row as a line: its first cell, then "column: value" for every other filled
+    cell. A list reads better than a wide table when rows carry long notes and file paths."""
+    texts = [" ".join(str(c).split()) for c in cells]
+    names = list(header) + [f"column {i + 1}" for i in range(len(header), len(texts))]
+    lead = texts[0] if texts else ""
+    rest = "; ".join(f"{n}: {t}" for n, t in zip(names[1:], texts[1:]) if t)
+    return f"{lead} ({rest})" if lead and rest else lead or rest
 
 
 def setting_text(name: str, value: Any) -> str:
