@@ -124,7 +124,7 @@ def test_no_errors_and_nothing_wider_than_the_page(memo_html, tmp_path, width):
     found = verdict(memo_html, tmp_path, width)
     assert found["errors"] == []
     assert found["problems"] == []
-    assert found["tables"] >= 6
+    assert found["tables"] >= 5  # portfolio, spend, China reliance, why-not, run facts (and more)
     assert found["images"] == found["loaded"] >= 2
 
 
