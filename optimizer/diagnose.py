@@ -75,6 +75,7 @@ def describe_slacks(m: PortfolioModel) -> list[str]:
     s = inst.settings
     out = []
     dependency_pairs: set[tuple[str, str]] = set()
+    shortfall: dict[str, list[tuple[int, float]]] = {}
     for family, rows in m.slacks.items():
         for key, (var, _scale) in rows.items():
             amount = var.varValue or 0.0
@@ -100,15 +101,21 @@ def describe_slacks(m: PortfolioModel) -> list[str]:
                            f"({', '.join(members)})")
             elif family == "target":
                 mineral, year = key
-                target = inst.minerals[mineral].target_china_share
-                out.append(f"{mineral}: the China-share target of {target:.1%} in {year} is out of "
-                           f"reach by {amount:,.0f} t a year of displaced supply")
+                shortfall.setdefault(mineral, []).append((year, amount))
             elif family == "risk":
                 out.append(f"{key} (risk {inst.projects[key].risk:g}) would have to be funded "
                            f"despite the limit {s.max_project_risk:g}")
             elif family == "min_npv":
                 out.append(f"the NPV would fall {amount:,.1f} $M short of the minimum "
                            f"{s.min_npv_musd:,.1f} $M")
+    for mineral, rows in shortfall.items():
+        years = sorted(y for y, _ in rows)
+        worst = max(a for _, a in rows)
+        span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+        target = inst.minerals[mineral].target_china_share
+        out.append(f"{mineral}: the China-share target of {target:.1%} is out of reach in {span} "
+                   f"({len(years)} year{'s' if len(years) > 1 else ''}), by up to {worst:,.0f} t a "
+                   "year of displaced supply")
     return out
 
 
