@@ -37,6 +37,18 @@ FAMILIES = (
 )
 
 
+def linear(terms: Iterable[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
+    """sum(coefficient x variable), adding up repeated variables.
+
+    ``pulp.LpAffineExpression(list)`` keeps only the LAST coefficient of a repeated variable, so
+    every row and objective of this module is made through this function instead.
+    """
+    coefs: dict[pulp.LpVariable, float] = {}
+    for var, coef in terms:
+        coefs[var] = coefs.get(var, 0.0) + coef
+    return pulp.LpAffineExpression(list(coefs.items()))
+
+
 @dataclass
 class PortfolioModel:
     """The PuLP problem and dictionaries from ids to its variables and rows."""
@@ -66,7 +78,7 @@ class PortfolioModel:
         ``scale`` is the row's natural size (a budget, a tonnage), so that elastic slacks of
         different families are compared in relative terms.
         """
-        expr = pulp.LpAffineExpression(list(terms))
+        expr = linear(list(terms))
         if family in self.elastic:
             slack = self.prob.add_variable(self.name(f"slack_{family}"), lowBound=0)
             self.slacks[family][key] = (slack, max(abs(scale), 1e-9))
@@ -118,7 +130,7 @@ def add_one_start(m: PortfolioModel) -> None:
         if p.must_fund:
             m.add_row("must_fund", pid, terms, "==", 1.0)
         elif len(terms) > 1:
-            m.prob.addConstraint(pulp.LpAffineExpression(terms) <= 1, m.name("one_start"))
+            m.prob.addConstraint(linear(terms) <= 1, m.name("one_start"))
 
 
 def add_budgets(m: PortfolioModel) -> None:
@@ -148,7 +160,7 @@ def add_budgets(m: PortfolioModel) -> None:
     cum_overrun: dict[str, list] = defaultdict(list)
     for t in years:
         m.y[t] = m.prob.add_variable(m.name("y"), lowBound=0)
-        m.prob.addConstraint(pulp.LpAffineExpression(spend[t] + [(m.y[t], -1.0)]) == 0,
+        m.prob.addConstraint(linear(spend[t] + [(m.y[t], -1.0)]) == 0,
                              m.name("spend"))
         cum_budget += inst.budget[t]
         for pid, terms in overrun[t].items():
@@ -171,7 +183,7 @@ def _robust_terms(m: PortfolioModel, t: int, overrun: dict[str, list]) -> list:
     terms = [(z, float(gamma))]
     for pid, e_terms in overrun.items():
         q = m.prob.add_variable(m.name("q"), lowBound=0)
-        m.prob.addConstraint(pulp.LpAffineExpression(e_terms + [(q, -1.0), (z, -1.0)]) <= 0,
+        m.prob.addConstraint(linear(e_terms + [(q, -1.0), (z, -1.0)]) <= 0,
                              m.name("robust"))
         terms.append((q, 1.0))
     return terms
@@ -232,7 +244,7 @@ def define_displacement(m: PortfolioModel) -> None:
             var = m.prob.add_variable(m.name("d"), lowBound=0, upBound=cap)
             m.d[name, t] = var
             m.prob.addConstraint(
-                pulp.LpAffineExpression(deliveries[name, t] + [(var, -1.0)]) >= 0, m.name("deliver"))
+                linear(deliveries[name, t] + [(var, -1.0)]) >= 0, m.name("deliver"))
 
 
 def add_targets(m: PortfolioModel) -> None:
@@ -313,7 +325,7 @@ def funded_terms(m: PortfolioModel, pid: str) -> list[tuple[pulp.LpVariable, flo
 
 def add_floor(m: PortfolioModel, terms: list, floor: float, label: str) -> None:
     """A lower bound on an expression (epsilon-constraint, objective floor of alternatives)."""
-    m.prob.addConstraint(pulp.LpAffineExpression(terms) >= floor, m.name(label))
+    m.prob.addConstraint(linear(terms) >= floor, m.name(label))
 
 
 def add_no_good_cut(m: PortfolioModel, funded: set[str]) -> None:
@@ -322,23 +334,23 @@ def add_no_good_cut(m: PortfolioModel, funded: set[str]) -> None:
     for pid in m.instance.projects:
         sign = 1.0 if pid in funded else -1.0
         terms += [(v, sign) for v, _ in funded_terms(m, pid)]
-    m.prob.addConstraint(pulp.LpAffineExpression(terms) <= len(funded) - 1, m.name("no_good"))
+    m.prob.addConstraint(linear(terms) <= len(funded) - 1, m.name("no_good"))
 
 
 def set_objective_to(m: PortfolioModel, terms: list) -> None:
     """Replace the objective (maximized) by ``terms``; objective_expr follows."""
-    m.objective_expr = pulp.LpAffineExpression(terms)
+    m.objective_expr = linear(terms)
     m.prob.sense = pulp.LpMaximize
     m.prob.setObjective(m.objective_expr)
 
 
 def set_objective(m: PortfolioModel) -> None:
     """Maximize the objective; in elastic mode, minimize the scaled slacks instead."""
-    m.objective_expr = pulp.LpAffineExpression(objective_terms(m))
-    m.npv_expr = pulp.LpAffineExpression(npv_terms(m))
+    m.objective_expr = linear(objective_terms(m))
+    m.npv_expr = linear(npv_terms(m))
     if m.elastic:
         m.prob.sense = pulp.LpMinimize
-        m.prob.setObjective(pulp.LpAffineExpression(
+        m.prob.setObjective(linear(
             [(v, 1.0 / scale) for fam in m.slacks.values() for v, scale in fam.values()]))
     else:
         m.prob.setObjective(m.objective_expr)
