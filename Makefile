@@ -1,5 +1,5 @@
 # A fresh machine needs only Python 3.11+ and make: every target creates .venv when missing.
-PYTHON ?= python3
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m optimizer solve inputs/central_asia_refining.xlsx --force
+	$(PY) -m optimizer solve inputs/central_asia_refining.xlsx --force --simulate 10000 --alternatives 3
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -24,6 +24,9 @@ example: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/orlib_bench.py
 	$(PY) bench/synthetic_bench.py
+	$(PY) bench/validate_bench.py
+	$(PY) bench/simulate_bench.py
+	$(PY) bench/tradeoffs_bench.py
 
 clean-venv:
 	rm -rf $(VENV)

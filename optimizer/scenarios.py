@@ -37,7 +37,7 @@ def compare_scenarios(result: Result, *, solver: str | None = None,
     inst = result.instance
     if not inst.scenarios:
         return {}
-    tasks = [(apply(inst, sc), solver, time_limit_s, mip_gap, False) for sc in inst.scenarios]
+    tasks = [(apply(inst, sc), solver, time_limit_s, mip_gap, True) for sc in inst.scenarios]
     outcomes = run_parallel(try_solve, tasks, workers=workers, label="scenarios", progress=progress)
     names = ["base"] + [sc.scenario for sc in inst.scenarios]
     results = [result] + outcomes

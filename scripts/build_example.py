@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from optimizer.instance import Instance, Mineral, Project, Settings, SourceRow  # noqa: E402
+from optimizer.instance import Instance, Mineral, Project, Scenario, Settings, SourceRow  # noqa: E402
 
 DATA = ROOT / "data" / "usgs_mcs2025"
 RAW = DATA / "raw_mcs2025"
@@ -709,6 +709,23 @@ def assumption_rows(settings: Settings, projects: list[Project]) -> list[SourceR
     ]
 
 
+# Scenarios the committee asked about (assumptions): each is solved and compared with the base.
+SCENARIOS = (
+    Scenario("capex +25%", capex_multiplier=1.25),
+    Scenario("builds slip 2 years", delay_years=2),
+    Scenario("demand +20%", demand_multiplier=1.2),
+    Scenario("NPV -30%", npv_multiplier=0.7),
+)
+
+
+def scenario_rows() -> list[SourceRow]:
+    return [_row(f"Scenarios: {sc.scenario}", "", "", ASSUMPTION, "",
+                 "a stress case for the committee: capex x{:g}, build +{} years, demand x{:g}, "
+                 "NPV x{:g}".format(sc.capex_multiplier, sc.delay_years, sc.demand_multiplier,
+                                    sc.npv_multiplier))
+            for sc in SCENARIOS]
+
+
 # --------------------------------------------------------------------------------------------
 
 def build_instance() -> Instance:
@@ -737,7 +754,8 @@ def build_instance() -> Instance:
         name="central_asia_refining",
         sources_header=SOURCES_HEADER,
         sources=tuple(provenance + mineral_rows + context_rows(usgs)
-                      + assumption_rows(settings, projects)),
+                      + assumption_rows(settings, projects) + scenario_rows()),
+        scenarios=SCENARIOS,
     )
 
 
