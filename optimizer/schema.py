@@ -15,7 +15,7 @@ Field kinds (``Field.kind``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.instance import Project
 from optimizer.pipeline import analyse
 from optimizer.sensitivity import budget_sensitivity
 from optimizer.solve import solve

@@ -72,21 +72,6 @@ def memo(tmp_path_factory) -> dict[str, Path]:
     return write_memo(full_result(), folder, run_time=RUN_TIME)
 
 
-@pytest.fixture(scope="module")
-def html_text(memo) -> str:
-    return memo["html"].read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def md_text(memo) -> str:
-    return memo["md"].read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def word(memo):
-    return docx.Document(str(memo["docx"]))
-
-
 def section(doc, key: str):
     return next(s for s in doc.sections if s.key == key)
 

@@ -13,7 +13,6 @@ import json
 import re
 from pathlib import Path
 
-import docx
 import openpyxl
 import pytest
 from helpers import make_result, make_tradeoff_result
@@ -70,21 +69,6 @@ def memo(result, tmp_path_factory) -> dict[str, Path]:
 def doc(result, memo):
     pngs = {k.removeprefix("chart_"): v for k, v in memo.items() if k.startswith("chart_")}
     return build_document(result, pngs, run_time=RUN_TIME)
-
-
-@pytest.fixture(scope="module")
-def html_text(memo) -> str:
-    return memo["html"].read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def md_text(memo) -> str:
-    return memo["md"].read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def word(memo):
-    return docx.Document(str(memo["docx"]))
 
 
 def bullets(sec) -> list[str]:
