@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -164,8 +165,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     result = load_result(folder, workbook=args.workbook)
     analyses = dict(result.analyses)
     analyses.update(simulation_tables(result, args.draws))
-    from dataclasses import replace
-
     result = replace(result, analyses=analyses)
     write_run(result, folder, writers(), force=True)
     rows = analyses.get("simulation_summary", [])

@@ -32,7 +32,8 @@ def explain_infeasibility(instance: Instance, solver: str = "highs",
     from .solve import run_solver  # solve imports this module lazily; avoid a cycle
 
     reasons = _static_reasons(instance)
-    present = [f for f in FAMILIES if build_model(instance).rows.get(f)]
+    rows = build_model(instance).rows
+    present = [f for f in FAMILIES if rows.get(f)]
     fixes: dict[str, list[str]] = {}
     limit = min(time_limit_s, 30.0)
     for family in present:

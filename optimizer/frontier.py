@@ -38,9 +38,6 @@ def lexicographic(instance: Instance, first: str, second: str, floor: float | No
     except InfeasibleError:
         return None
     best = r1.evaluation.objective_value(first)
-    m = build_model(instance)
-    if floor is not None:
-        add_floor(m, security_terms(m), floor, "eps")
     add_floor(m, terms[first](m), best - TOL * max(1.0, abs(best)), "lex")
     set_objective_to(m, terms[second](m))
     try:

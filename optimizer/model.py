@@ -59,11 +59,11 @@ class PortfolioModel:
     x: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     d: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     y: dict[int, pulp.LpVariable] = field(default_factory=dict)
+    starts: dict[str, list[int]] = field(default_factory=dict)  # project -> its allowed starts
     rows: dict[str, dict[object, pulp.LpConstraint]] = field(default_factory=lambda: defaultdict(dict))
     slacks: dict[str, dict[object, tuple[pulp.LpVariable, float]]] = field(
         default_factory=lambda: defaultdict(dict))
     objective_expr: pulp.LpAffineExpression | None = None
-    npv_expr: pulp.LpAffineExpression | None = None
     _n: int = 0
 
     def name(self, prefix: str) -> str:
@@ -82,12 +82,8 @@ class PortfolioModel:
         if family in self.elastic:
             slack = self.prob.add_variable(self.name(f"slack_{family}"), lowBound=0)
             self.slacks[family][key] = (slack, max(abs(scale), 1e-9))
-            if sense == "<=":
-                expr = expr - slack
-            elif sense == ">=":
-                expr = expr + slack
-            else:  # equality rows relax downwards only: "fund it" becomes "fund it or pay"
-                expr = expr + slack
+            # ">=" and "==" rows relax downwards ("fund it" becomes "fund it or pay")
+            expr = expr - slack if sense == "<=" else expr + slack
         if sense == "<=":
             con = expr <= rhs
         elif sense == ">=":
@@ -113,14 +109,16 @@ def overrun_coefficients(instance: Instance, pid: str) -> list[tuple[int, float]
 
 
 def define_start_variables(m: PortfolioModel) -> None:
-    """x[p, s] for every project and allowed start year."""
+    """x[p, s] for every project and allowed start year (computed once, kept in m.starts)."""
     for pid in m.instance.projects:
-        for s in allowed_starts(m.instance, pid):
+        m.starts[pid] = allowed_starts(m.instance, pid)
+        for s in m.starts[pid]:
             m.x[pid, s] = m.prob.add_variable(m.name("x"), cat=pulp.LpBinary)
 
 
 def starts_of(m: PortfolioModel, pid: str) -> list[int]:
-    return [s for s in allowed_starts(m.instance, pid) if (pid, s) in m.x]
+    """The allowed start years of a project (those with an x variable)."""
+    return m.starts[pid]
 
 
 def add_one_start(m: PortfolioModel) -> None:
@@ -347,7 +345,6 @@ def set_objective_to(m: PortfolioModel, terms: list) -> None:
 def set_objective(m: PortfolioModel) -> None:
     """Maximize the objective; in elastic mode, minimize the scaled slacks instead."""
     m.objective_expr = linear(objective_terms(m))
-    m.npv_expr = linear(npv_terms(m))
     if m.elastic:
         m.prob.sense = pulp.LpMinimize
         m.prob.setObjective(linear(

@@ -43,7 +43,7 @@ def _stdout_to_devnull():
 
 
 with _stdout_to_devnull():  # the banner is printed once per process, at the first Highs()
-    highspy.Highs()
+    HIGHS_VERSION = highspy.Highs().version()
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class RawSolve:
 
 def solver_name(solver: str) -> str:
     if solver == "highs":
-        return f"HiGHS {highspy.Highs().version()} via PuLP {pulp.__version__}"
+        return f"HiGHS {HIGHS_VERSION} via PuLP {pulp.__version__}"
     return f"CBC (bundled with PuLP {pulp.__version__})"
 
 

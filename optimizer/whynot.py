@@ -106,7 +106,8 @@ def explain_rejections(result: Result, *, workers: int | None = None, limit: int
     note = ""
     if len(to_solve) > limit:
         score = closeness(result, to_solve)
-        ranked = sorted(to_solve, key=lambda q: (-score[q], list(inst.projects).index(q)))
+        order = {pid: i for i, pid in enumerate(inst.projects)}
+        ranked = sorted(to_solve, key=lambda q: (-score[q], order[q]))
         skipped = ranked[limit:]
         to_solve = ranked[:limit]
         note = (f"Re-solves were limited to the {limit} of {len(to_solve) + len(skipped)} rejected "
