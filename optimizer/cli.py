@@ -13,6 +13,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InfeasibleError, InputError, SolverError, VerificationError
+from .interrupts import Terminated, signals_as_interrupts
+from .outputs import DestinationExists, WrittenThenInterrupted
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 
@@ -70,6 +72,11 @@ def _solve_options() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with signals_as_interrupts():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return cmd_validate(args)
@@ -94,8 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     except (SolverError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written.", file=sys.stderr)
+    except WrittenThenInterrupted as exc:
+        print(f"interrupted just after the results were complete; {exc.folder} is whole.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{what}; nothing was written.", file=sys.stderr)
+        return EXIT_ERROR
+    except DestinationExists as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # last resort: a clear line, not a traceback
         print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -116,38 +131,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from .template import write_template
+    from .template import is_unmodified_template, write_template
 
     path = Path(args.path)
-    if path.exists() and not args.force:
-        print(f"error: {path} exists; it is kept. Use --force to replace it.", file=sys.stderr)
-        return EXIT_ERROR
+    if path.exists() or path.is_symlink():
+        if not args.force:
+            print(f"error: {path} exists; it is kept. Use --force to replace it.",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        if path.is_symlink() or not path.is_file() or not is_unmodified_template(path):
+            print(f"error: {path} is not an unmodified template (it may hold a decision's "
+                  "data); it is kept, and --force does not change that. Choose another path.",
+                  file=sys.stderr)
+            return EXIT_ERROR
     write_template(path)
     print(f"wrote {path}")
     return EXIT_OK
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from .outputs import DestinationExists, check_destination, default_out_dir
+    from .outputs import check_destination, claim, default_out_dir
     from .pipeline import run_solve
     from .summary import result_summary
     from .validate import load_instance
 
     out_dir = Path(args.out) if args.out else default_out_dir(args.workbook)
-    try:
-        check_destination(out_dir, args.force)
-    except DestinationExists as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    instance = load_instance(args.workbook)
-    for w in instance.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    points = args.points if args.command == "frontier" else args.frontier
-    result, written = run_solve(instance, out_dir, solver=args.solver, time_limit_s=args.time_limit,
-                                mip_gap=args.mip_gap, force=args.force,
-                                sensitivity=not args.no_sensitivity, workers=args.workers,
-                                frontier_points=points, alternatives=args.alternatives,
-                                simulate_draws=args.simulate)
+    protect = (args.workbook,)
+    check_destination(out_dir, args.force, protect)  # refused before anything is made
+    with claim(out_dir):
+        check_destination(out_dir, args.force, protect)  # a run may have finished meanwhile
+        instance = load_instance(args.workbook)
+        for w in instance.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        points = args.points if args.command == "frontier" else args.frontier
+        result, written = run_solve(
+            instance, out_dir, solver=args.solver, time_limit_s=args.time_limit,
+            mip_gap=args.mip_gap, force=args.force, sensitivity=not args.no_sensitivity,
+            workers=args.workers, frontier_points=points, alternatives=args.alternatives,
+            simulate_draws=args.simulate, protect=protect)
     print(result_summary(result))
     print(f"\nWrote {written}/")
     memo = written / "memo.html"
@@ -158,15 +179,18 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Add a Monte Carlo simulation to an existing results folder and rewrite its reports."""
-    from .outputs import load_result, write_run
+    from .outputs import check_destination, claim, load_result, write_run
     from .pipeline import simulation_tables, writers
 
     folder = Path(args.folder)
-    result = load_result(folder, workbook=args.workbook)
-    analyses = dict(result.analyses)
-    analyses.update(simulation_tables(result, args.draws))
-    result = replace(result, analyses=analyses)
-    write_run(result, folder, writers(), force=True)
+    with claim(folder):
+        check_destination(folder, force=True)  # refuses a folder holding anything not ours
+        result = load_result(folder, workbook=args.workbook)
+        protect = (result.instance.source_path,) if result.instance.source_path else ()
+        analyses = dict(result.analyses)
+        analyses.update(simulation_tables(result, args.draws))
+        result = replace(result, analyses=analyses)
+        write_run(result, folder, writers(), force=True, protect=protect)
     rows = analyses.get("simulation_summary", [])
     for row in rows:
         print(f"{row['measure']}: P10 {row['p10']:,.1f}  P50 {row['p50']:,.1f}  "

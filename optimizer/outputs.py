@@ -1,40 +1,266 @@
-"""Write a run's files into its folder atomically, never silently replacing an earlier run.
+"""Write a run's files into its folder atomically, and never touch a file the tool did not write.
 
-All files are first written into a fresh temporary folder beside the destination. Only when every
-file is complete does the folder take the destination's place. An existing destination that holds
-an earlier run is kept unless ``force`` is given (the caller checks with :func:`check_destination`
-before solving, so a refused run costs nothing).
+A run's folder is the tool's own: every file in it is listed, with its SHA-256, in the folder's
+``run-manifest.json``. An existing destination is replaced (with ``force``) only when it holds
+nothing else: a folder with any other file (the input workbook, a document, a file changed since
+the run) is refused, whatever the flags. A version 1 folder has no manifest; it may be replaced only
+when it holds nothing but the file names version 1 writes.
+
+All files are first written into a fresh hidden folder beside the destination. Only when every
+file is complete does that folder take the destination's place; the swap runs with SIGINT and
+SIGTERM held back, so a signal leaves either the earlier folder or the new one, never half of
+each. A run first claims its destination (:func:`claim`, a lock beside it), so that two runs into
+the same folder at once cannot both write there. New folders follow the user's umask.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
+from .interrupts import signals_held
 from .results import Result
 
+try:  # POSIX; on Windows the claim falls back to an exclusive lock file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 RUN_MARKER = "results.json"
+MANIFEST = "run-manifest.json"
+# What version 1 wrote into a results folder (it kept no manifest).
+V1_FILES = frozenset({"results.json", "results.xlsx", "memo.html", "memo.docx", "memo.md"})
+V1_CHART = re.compile(r"chart_[a-z0-9_]+\.png")
+NAMED = 5  # a refusal names this many foreign files, then counts the rest
 
 
 class DestinationExists(Exception):
-    """The output folder holds an earlier run and --force was not given."""
+    """The output folder cannot be written: an earlier run without --force, or not ours."""
+
+
+class ForeignFiles(DestinationExists):
+    """The output folder holds something the tool did not write; refused whatever the flags."""
+
+
+class DestinationBusy(DestinationExists):
+    """Another run is writing into the same folder right now."""
 
 
 def default_out_dir(workbook: str | Path, root: str | Path = "reports") -> Path:
     return Path(root) / Path(workbook).stem
 
 
-def check_destination(out_dir: Path, force: bool) -> None:
-    """Refuse, before any work, to overwrite an earlier run without ``force``."""
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+# ---------------------------------------------------------------------------------------------
+# What the tool may replace.
+# ---------------------------------------------------------------------------------------------
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _entries(folder: Path) -> list[Path]:
+    """Every file, folder and link under ``folder`` (not following links), sorted."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        found += [Path(root) / name for name in dirs + files]
+    return sorted(found)
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """What in ``folder`` the tool did not write, or changed since, in words (empty: all ours)."""
+    manifest = folder / MANIFEST
+    if manifest.is_file() and not manifest.is_symlink():
+        return _foreign_by_manifest(folder, manifest)
+    return _foreign_by_v1_names(folder)
+
+
+def _foreign_by_manifest(folder: Path, manifest: Path) -> list[str]:
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        if not isinstance(listed, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError, OSError):
+        return [f"{MANIFEST} (unreadable, so nothing in the folder can be told to be the tool's)"]
+    foreign: list[str] = []
+    listed_dirs = {str(Path(name).parent) for name in listed} - {"."}
+    for entry in _entries(folder):
+        name = entry.relative_to(folder).as_posix()
+        if entry == manifest:
+            continue
+        if entry.is_symlink():
+            foreign.append(f"{name} (a link)")
+        elif entry.is_dir():
+            if name not in listed_dirs:
+                foreign.append(f"{name}/ (a folder the tool did not write)")
+        elif name not in listed:
+            foreign.append(f"{name} (not written by the tool)")
+        elif sha256_file(entry) != listed[name]:
+            foreign.append(f"{name} (changed since the tool wrote it)")
+    return foreign
+
+
+def _foreign_by_v1_names(folder: Path) -> list[str]:
+    foreign: list[str] = []
+    for entry in sorted(folder.iterdir()):
+        ours = (entry.is_file() and not entry.is_symlink()
+                and (entry.name in V1_FILES or V1_CHART.fullmatch(entry.name)))
+        if not ours:
+            foreign.append(f"{entry.name}{'/' if entry.is_dir() else ''} "
+                           "(not a file the tool writes)")
+    return foreign
+
+
+def check_destination(out_dir: Path, force: bool, protect: Iterable[str | Path] = ()) -> None:
+    """Refuse, before any work, a destination the run may not replace.
+
+    Refused whatever ``force`` says: a destination that is not a folder, one that holds a path of
+    ``protect`` (the input workbook), and one holding anything the tool did not write. An earlier
+    run of the tool is replaced only with ``force``.
+    """
+    out_dir = Path(out_dir)
+    where = out_dir.resolve()
+    for path in protect:
+        path = Path(path).resolve()
+        if path == where or where in path.parents:
+            raise ForeignFiles(f"{out_dir} holds the input workbook {path.name}; the tool never "
+                               "writes over its input. Choose another --out folder.")
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise ForeignFiles(f"{out_dir} is {'a link' if out_dir.is_symlink() else 'a file'}, not "
+                           "a results folder; it is kept. Choose another --out folder.")
+    if not any(out_dir.iterdir()):
+        return
+    foreign = foreign_entries(out_dir)
+    if foreign:
+        shown = "; ".join(foreign[:NAMED])
+        more = f"; and {len(foreign) - NAMED} more" if len(foreign) > NAMED else ""
+        raise ForeignFiles(
+            f"{out_dir} holds files the tool did not write: {shown}{more}. Nothing in it was "
+            "touched, and --force does not change that: the tool replaces only a folder of its "
+            "own results. Choose another --out folder, or move those files away.")
+    if not force:
         raise DestinationExists(
             f"{out_dir} already holds files of an earlier run; they are kept. Use --force to "
             f"replace them, or --out DIR to write elsewhere.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Claiming the destination, so that two runs at once cannot both write it.
+# ---------------------------------------------------------------------------------------------
+
+def lock_path(out_dir: Path) -> Path:
+    return out_dir.with_name(f".{out_dir.name}.lock")
+
+
+@contextlib.contextmanager
+def claim(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir`` for this run; a second run claiming it meanwhile gets DestinationBusy.
+
+    The claim is a lock file beside the folder, locked with ``flock`` (released by the kernel if
+    the process dies) and removed at the end. Parent folders created for it are removed again
+    when the run leaves no results folder in them.
+    """
+    out_dir = Path(out_dir)
+    created = make_parents(out_dir.parent)
+    try:
+        with _locked(lock_path(out_dir), out_dir):
+            yield
+    finally:
+        if not out_dir.exists():
+            remove_empty(created)
+
+
+def make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents (umask applies); return those created."""
+    missing = [p for p in [folder, *folder.parents] if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing  # deepest first
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove the folders the run created, deepest first, where they are still empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+@contextlib.contextmanager
+def _locked(path: Path, out_dir: Path) -> Iterator[None]:
+    busy = DestinationBusy(f"another run is writing into {out_dir} right now; wait for it to "
+                           "finish, or use --out DIR to write elsewhere.")
+    if fcntl is None:  # pragma: no cover - Windows: an exclusive lock file
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            raise busy from None
+    else:
+        fd = _flock(path, busy)
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def _flock(path: Path, busy: DestinationBusy) -> int:
+    """An open descriptor of ``path`` holding its exclusive lock. A lock file removed by its
+    holder between our open and our lock is a different file: open it again."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise busy from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing.
+# ---------------------------------------------------------------------------------------------
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_manifest(folder: Path) -> Path:
+    """List every file in ``folder`` with its SHA-256 in ``run-manifest.json``."""
+    files = {entry.relative_to(folder).as_posix(): sha256_file(entry)
+             for entry in _entries(folder) if entry.is_file()}
+    from . import __version__
+
+    doc = {"written_by": f"mineral-portfolio-optimizer {__version__}",
+           "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "note": "The tool replaces this folder only while every file here is listed below "
+                   "unchanged; anything else in it makes the tool refuse to touch it.",
+           "files": files}
+    path = folder / MANIFEST
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return path
 
 
 def _json_default(value):
@@ -64,29 +290,69 @@ def write_json(result: Result, path: Path) -> None:
 Writer = Callable[[Result, Path], object]
 
 
-def write_run(result: Result, out_dir: Path, writers: list[Writer], force: bool = False) -> Path:
-    """Run every writer into a temporary folder, then move it into place atomically.
+class WrittenThenInterrupted(KeyboardInterrupt):
+    """A signal arrived while the finished folder was being moved into place: it is complete."""
 
-    Each writer is called with (result, temporary folder). Returns ``out_dir``.
+    def __init__(self, folder: Path):
+        super().__init__(str(folder))
+        self.folder = folder
+
+
+def write_run(result: Result, out_dir: Path, writers: list[Writer], force: bool = False,
+              protect: Iterable[str | Path] = ()) -> Path:
+    """Run every writer into a hidden folder beside ``out_dir``, then move it into place.
+
+    Each writer is called with (result, that folder). The destination is checked first (see
+    :func:`check_destination`) and again just before the swap. On any error or signal the hidden
+    folder is removed and the destination is as it was. Returns ``out_dir``.
     """
     out_dir = Path(out_dir)
-    check_destination(out_dir, force)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    protect = tuple(protect)
+    check_destination(out_dir, force, protect)
+    created = make_parents(out_dir.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    committed = False
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private (0700)
         for writer in writers:
             writer(result, tmp)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        write_manifest(tmp)
+        with signals_held():
+            check_destination(out_dir, force, protect)
+            _swap(tmp, out_dir)
+            committed = True
+    except KeyboardInterrupt as exc:
+        if committed:
+            raise WrittenThenInterrupted(out_dir) from exc
+        _discard(tmp, created, out_dir)
+        raise
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(tmp, created, out_dir)
         raise
     return out_dir
+
+
+def _swap(tmp: Path, out_dir: Path) -> None:
+    """Put ``tmp`` in the place of ``out_dir`` (an earlier run of ours, or nothing)."""
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        os.replace(out_dir, old / out_dir.name)
+    try:
+        os.replace(tmp, out_dir)
+    except BaseException:
+        if old is not None:  # put the earlier run back
+            os.replace(old / out_dir.name, out_dir)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _discard(tmp: Path, created: list[Path], out_dir: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not out_dir.exists():
+        remove_empty(created)
 
 
 def load_result(folder: Path, workbook: str | Path | None = None) -> Result:
@@ -94,8 +360,6 @@ def load_result(folder: Path, workbook: str | Path | None = None) -> Result:
 
     The workbook must be the one that was solved: its SHA-256 is checked against results.json.
     """
-    import hashlib
-
     from .validate import load_instance
 
     doc_path = Path(folder) / RUN_MARKER
@@ -105,7 +369,7 @@ def load_result(folder: Path, workbook: str | Path | None = None) -> Result:
     source = Path(workbook or doc.get("input_file") or "")
     if not source.is_file():
         raise FileNotFoundError(f"the input workbook {source} is not there; pass --workbook PATH")
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    digest = sha256_file(source)
     if doc.get("input_sha256") and digest != doc["input_sha256"]:
         raise ValueError(f"{source} has changed since the solve (SHA-256 {digest[:12]}... differs "
                          f"from {doc['input_sha256'][:12]}...); solve it again")

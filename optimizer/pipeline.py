@@ -90,11 +90,13 @@ def run_solve(instance: Instance, out_dir: Path, *, solver: str | None = None,
               time_limit_s: float | None = None, mip_gap: float | None = None,
               force: bool = False, sensitivity: bool = True, workers: int | None = None,
               frontier_points: int = 0, alternatives: int = 0,
-              simulate_draws: int = 0) -> tuple[Result, Path]:
-    """Solve, verify, analyse and write. Returns the result and the folder written."""
+              simulate_draws: int = 0, protect: tuple = ()) -> tuple[Result, Path]:
+    """Solve, verify, analyse and write. Returns the result and the folder written.
+
+    ``protect`` lists paths (the input workbook) the destination may never hold."""
     result = solve(instance, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
     result = analyse(result, sensitivity=sensitivity, workers=workers, solver=solver,
                      time_limit_s=time_limit_s, mip_gap=mip_gap, frontier_points=frontier_points,
                      alternatives=alternatives, simulate_draws=simulate_draws)
-    written = write_run(result, out_dir, writers(), force=force)
+    written = write_run(result, out_dir, writers(), force=force, protect=protect)
     return result, written

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from .errors import InfeasibleError, SolverError
 from .instance import Instance
+from .interrupts import worker_signals
 from .results import Result
 from .solve import solve
 
@@ -36,14 +37,32 @@ def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple], *, workers: i
                 results[i] = func(*task)
                 bar.update()
             return results
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
+                                   initializer=worker_signals)
+        try:
             futures = {pool.submit(func, *task): i for i, task in enumerate(tasks)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update()
+        except BaseException:
+            stop_pool(pool)
+            raise
+        pool.shutdown()
         return results
     finally:
         bar.close()
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: queued tasks are cancelled and running workers killed, so an interrupt
+    does not wait for solves that may run to their time limit."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def try_solve(instance: Instance, solver: str | None, time_limit_s: float | None,

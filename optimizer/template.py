@@ -446,3 +446,27 @@ def _capex_profile_rows(projects: Iterable[Project]) -> list[dict[str, Any]]:
         for p in projects if not _is_even(p)
         for offset, share in enumerate(p.capex_profile)
     ]
+
+
+def is_unmodified_template(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds exactly what :func:`write_template` writes (cell values, every
+    sheet), so replacing it loses nothing; False for any other file, a filled-in workbook above
+    all. The file is read through the safe reader; an unreadable file is not a template."""
+    import tempfile
+
+    from .errors import InputError
+    from .reader import open_workbook
+
+    def cells(book_path) -> tuple:
+        with open_workbook(book_path) as book:
+            return tuple((title, [c.value for c in sheet.header],
+                          [[c.value for c in row.cells] for row in sheet.rows])
+                         for title in book.sheet_names
+                         for sheet in [book.read_sheet(title)])
+
+    with tempfile.TemporaryDirectory() as folder:
+        fresh = write_template(Path(folder) / "template.xlsx")
+        try:
+            return cells(path) == cells(fresh)
+        except InputError:
+            return False
