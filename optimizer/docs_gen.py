@@ -222,6 +222,69 @@ china_share       {mineral: {"2026": {"before": number, "after": number}, ...}}
 input_sha256      hex digest of the workbook file
 ```"""
 
+KEYS_AND_RANGES_HEADING = "## Text keys, merged cells and ranges"
+
+KEYS_RULE = """\
+Text keys are compared after normalisation: Unicode NFKC, invisible format characters (Unicode
+category Cf, such as the zero-width space U+200B) removed, no-break spaces turned into plain spaces,
+surrounding whitespace stripped, and case folded. Two spellings that normalise to the same key are
+one key:
+- Ids that must be unique (`project_id`, `mineral`, `scenario`): two rows whose keys collide are an
+  error naming both cells and both spellings (`GA-1` and `ga-1` are not two projects).
+- A reference (`requires`, the `mineral` of a project, the `project_id` of a CapexProfile row) that
+  matches a defined id only after normalisation is accepted and read as the defined id's spelling,
+  with a warning naming the cell, the spelling found and the spelling used.
+- Groups and countries written in several spellings (`kz` and `KZ`) are one group or country, read
+  as the first spelling seen, with one warning per extra spelling.
+- A key holding invisible characters gets a warning naming the cell and each character (U+200B);
+  the characters are removed (a no-break space becomes a plain space)."""
+
+MERGED_RULE = """\
+A merged range below a sheet's header row is read as its top-left value in every cell it covers,
+with a warning naming the range (`Projects!O2:O3`); a merged range touching the header row (row 1)
+is an error: headers are one cell each, so unmerge it (the free-text Sources sheet is exempt)."""
+
+RANGES_RULE = """\
+Every number has a range, shown in the *allowed* column of the tables above; a value outside it is
+an error naming the cell, the value found and the range (the workbook is not solved). Where the
+business sets no limit, the range is a guard far beyond any real figure, so that a typing or unit
+slip (a capex of 1e16 $M) is caught before it reaches the solver:"""
+
+FILE_RULE = """\
+A workbook saved as 'Strict Open XML Spreadsheet' is read like an ordinary .xlsx (its Strict
+namespaces are converted in memory; the SHA-256 recorded is that of the file as given); one that
+cannot be converted is refused with the instruction to save it in Excel as 'Excel Workbook
+(*.xlsx)' or in LibreOffice as 'Excel 2007-365 (.xlsx)'. A file holding two parts of the same name
+(compared ignoring case and a leading slash) is damaged or tampered with, and is refused."""
+
+
+def key_fields_text() -> str:
+    """The text keys of every sheet, one bullet per sheet ("- `Projects`: `project_id`, ...")."""
+    lines = ["The text keys are:"]
+    for sheet in schema.SHEETS:
+        names = [f"`{f.name}`" for f in sheet.fields if f.key]
+        if names:
+            lines.append(f"- `{sheet.name}`: {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def guard_lines() -> str:
+    """One bullet per guarded field: its sheet, name, range and unit."""
+    lines = []
+    for sheet in schema.SHEETS:
+        for f in sheet.fields:
+            if f.guard:
+                unit = f" {unit_text(f)}" if f.unit else ""
+                lines.append(f"- `{sheet.name}` `{f.name}`: {allowed_text(f)}{unit}")
+    return "\n".join(lines)
+
+
+def render_keys_and_ranges() -> str:
+    """The section on look-alike text keys, merged cells, number ranges and refused files."""
+    return "\n\n".join([KEYS_AND_RANGES_HEADING, KEYS_RULE, key_fields_text(), MERGED_RULE,
+                        RANGES_RULE, guard_lines(), FILE_RULE])
+
+
 SHEET_NOTES = {
     schema.SETTINGS.name: SETTINGS_NOTES,
     schema.MINERALS.name: MINERALS_NOTES,
@@ -287,6 +350,7 @@ def render_input_doc() -> str:
         CONVENTIONS,
         *(render_sheet(sheet) for sheet in schema.SHEETS),
         SOURCES_SECTION,
+        render_keys_and_ranges(),
         COMMAND_LINE,
     ]
     return "\n\n".join(parts) + "\n"

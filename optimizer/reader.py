@@ -10,13 +10,26 @@ bytes and the zip directory:
   once inflated, and no member over ``RATIO_CHECK_BYTES`` compressed more than ``MAX_RATIO`` : 1.
   The sizes come from the zip directory; :mod:`zipfile` never inflates a member past its declared
   size (a lying header fails its CRC check instead), so the declared sizes bound the work;
-- no XML part declares a DOCTYPE (entity expansion, "billion laughs", external entities).
+- no XML part declares a DOCTYPE (entity expansion, "billion laughs", external entities);
+- no two members share a name (compared ignoring case and a leading slash): zip readers differ on
+  which copy they take, so such a file is damaged or tampered with and is refused.
+
+A Strict Open XML workbook (Excel's "Strict Open XML Spreadsheet", recognised by the namespace of
+the workbook part that ``_rels/.rels`` points to) is read by rewriting its Strict namespace URIs to
+the transitional ones in memory (:data:`STRICT_NAMESPACES`, as Apache POI does); the SHA-256 digest
+is that of the file as given. If the rewrite leaves the workbook part Strict, it is refused with a
+message saying how to re-save it.
 
 XML is parsed with defusedxml throughout (openpyxl uses it when ``openpyxl.DEFUSEDXML`` is true,
 which is asserted at import). Sheets are read with ``read_only=True`` and ``data_only=True`` (cached
 values of formulas), iterating rows once; the ``<dimension>`` tag of an untrusted file is not
 believed, and a row wider than ``MAX_COLUMNS`` is refused. When a sheet's XML holds any formula
 element, a second, streaming pass finds the cells whose formula has no cached value.
+
+Merged cells: openpyxl's read-only sheets do not expose them, so the ``<mergeCells>`` element of
+the sheet XML is read here too. A merged range below the header row is read as its top-left value
+for every cell it covers, with a warning naming it; a merged range touching the header row (row 1)
+is an error. These findings travel on :attr:`RawSheet.problems`.
 
 This module knows nothing about the contract's fields: :mod:`optimizer.validate` turns raw cells
 into typed objects.
@@ -41,6 +54,7 @@ from defusedxml.ElementTree import iterparse
 from openpyxl.cell.read_only import ReadOnlyCell
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet.cell_range import CellRange
 
 from .errors import InputError, Problem
 
@@ -58,6 +72,7 @@ MAX_RATIO = 200.0  # inflated : compressed, for members larger than RATIO_CHECK_
 RATIO_CHECK_BYTES = 1024 * 1024  # bytes, inflated
 MAX_COLUMNS = 1_000  # columns read per sheet (Excel allows 16,384)
 PROLOG_SCAN_BYTES = 64 * 1024  # bytes of each XML part searched for a DOCTYPE
+MAX_MERGED_CELLS = 100_000  # cells covered by a sheet's merged ranges below the header
 
 OLE2_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")  # .xls, and password-protected .xlsx
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -73,8 +88,45 @@ _ROW_TAG = _MAIN_NS + "row"
 _FORMULA_TAG = _MAIN_NS + "f"
 _VALUE_TAG = _MAIN_NS + "v"
 _SHEET_DATA_TAG = _MAIN_NS + "sheetData"
+_MERGE_CELL_TAG = _MAIN_NS + "mergeCell"
 _TEXT_TYPES = ("str", "inlineStr")  # cell types whose cached value may legitimately be ""
 _FORMULA_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")  # <f>, <f t=...>, <x:f>
+_MERGE_CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell[\s/>]")
+
+# Strict Open XML namespace -> transitional namespace (ECMA-376 Part 1 strict vs transitional
+# schemas). Relationship types are these URIs plus "/worksheet", "/styles" ..., so they follow.
+STRICT_NAMESPACES = {
+    "http://purl.oclc.org/ooxml/spreadsheetml/main":
+        "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships":
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/drawingml/main":
+        "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "http://purl.oclc.org/ooxml/drawingml/chart":
+        "http://schemas.openxmlformats.org/drawingml/2006/chart",
+    "http://purl.oclc.org/ooxml/drawingml/spreadsheetDrawing":
+        "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing",
+    "http://purl.oclc.org/ooxml/officeDocument/extendedProperties":
+        "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+    "http://purl.oclc.org/ooxml/officeDocument/customProperties":
+        "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
+    "http://purl.oclc.org/ooxml/officeDocument/docPropsVTypes":
+        "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
+    "http://purl.oclc.org/ooxml/officeDocument/sharedTypes":
+        "http://schemas.openxmlformats.org/officeDocument/2006/sharedTypes",
+}
+_STRICT_MAIN_NS = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
+_ROOT_RELS = "_rels/.rels"
+_OFFICE_DOCUMENT_REL = "/officeDocument"  # end of the workbook part's relationship type
+_STRICT_REFUSAL = (
+    "this is a Strict Open XML workbook that could not be converted for reading (its parts are "
+    "not written the way Excel writes them, e.g. in UTF-16); in Excel use File > Save As > "
+    "'Excel Workbook (*.xlsx)'; in LibreOffice use File > Save As > 'Excel 2007-365 (.xlsx)'.")
+_MERGED_HEADER = ("cells {ref} are merged in the header row: each column needs its own header "
+                  "cell. Unmerge them (Home > Merge & Center > Unmerge Cells) and type each "
+                  "column's header.")
+_MERGED_DATA = ("cells {ref} are merged; the value {value} is read for every cell they cover. If "
+                "each row needs its own value, unmerge them and fill every cell.")
 
 
 @dataclass(frozen=True)
@@ -126,6 +178,8 @@ class RawSheet:
     title: str
     header: tuple[RawCell, ...]
     rows: tuple[RawRow, ...]
+    merged: tuple[str, ...] = ()  # merged ranges as written in the sheet XML ("K3:K4")
+    problems: tuple[Problem, ...] = ()  # errors and warnings found reading it (merged ranges)
 
 
 def is_blank(value: object) -> bool:
@@ -143,9 +197,10 @@ class WorkbookFile:
 
     def __init__(self, path: Path, data: bytes):
         self.path = path
-        self.sha256 = hashlib.sha256(data).hexdigest()
-        self._book = _load_openpyxl(data, path)
-        self._archive = zipfile.ZipFile(io.BytesIO(data))  # checked by open_workbook
+        self.sha256 = hashlib.sha256(data).hexdigest()  # of the file as given
+        package = _transitional(data)  # the same bytes unless the workbook is Strict Open XML
+        self._book = _load_openpyxl(package, path)
+        self._archive = zipfile.ZipFile(io.BytesIO(package))  # checked by open_workbook
         self.sheet_names: tuple[str, ...] = tuple(self._book.sheetnames)
 
     def read_sheet(self, title: str) -> RawSheet:
@@ -160,10 +215,12 @@ class WorkbookFile:
                                              "keep the data on an ordinary worksheet.")])
         part = sheet._worksheet_path.lstrip("/")  # openpyxl 3.1 (pinned <3.2): the sheet's part
         try:
-            uncached = _uncached_formulas(self._archive.read(part))
+            xml = self._archive.read(part)
+            uncached = _uncached_formulas(xml)
+            merged = _merged_ranges(xml)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. a date out of range: read as #VALUE!
-                return _collect_rows(sheet, title, uncached)
+                return _collect_rows(sheet, title, uncached, merged)
         except InputError:
             raise
         except Exception as exc:  # untrusted input: report, never a traceback
@@ -269,6 +326,7 @@ def _check_archive(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
             _check_zip_directory(members)
+            _check_unique_names(members)
             names = {m.filename for m in members}
             if "xl/workbook.bin" in names:
                 raise _file_problem("the file is an Excel binary workbook (.xlsb), not an .xlsx: "
@@ -308,6 +366,18 @@ def _check_zip_directory(members: list[zipfile.ZipInfo]) -> None:
                                     f"{MAX_RATIO:.0f}:1: refused as a possible zip bomb.")
 
 
+def _check_unique_names(members: list[zipfile.ZipInfo]) -> None:
+    """Refuse two members with the same name (ignoring case, backslashes and a leading slash)."""
+    seen: set[str] = set()
+    for m in members:
+        key = m.filename.replace("\\", "/").lstrip("/").casefold()
+        if key in seen:
+            raise _file_problem(f"the file holds two parts named {m.filename}; it is damaged or "
+                                "has been tampered with: open and re-save it in Excel, or use the "
+                                "original.")
+        seen.add(key)
+
+
 def _check_no_doctype(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
     """Refuse any XML part whose prolog declares a DOCTYPE or entities (never in honest .xlsx)."""
     for m in members:
@@ -319,6 +389,63 @@ def _check_no_doctype(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) 
             raise _file_problem(f"the workbook's XML part '{m.filename}' declares a DOCTYPE or "
                                 "XML entities (a known attack, e.g. 'billion laughs' entity "
                                 "expansion); Excel never writes these: refused as unsafe.")
+
+
+def _transitional(data: bytes) -> bytes:
+    """The package with Strict Open XML namespaces rewritten to transitional ones (``data``
+    itself when the workbook part is not Strict); InputError if it stays Strict."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if not _is_strict(archive):
+                return data
+            package = _rewrite_namespaces(archive)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # a member's bytes
+        raise _file_problem(f"the file is damaged (a part of its zip archive cannot be read: "
+                            f"{exc}): copy it again or re-save it from Excel.") from None
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        if _is_strict(archive):  # e.g. a UTF-16 part, where the byte rewrite does not apply
+            raise _file_problem(_STRICT_REFUSAL)
+    return package
+
+
+def _is_strict(archive: zipfile.ZipFile) -> bool:
+    """True when the workbook part named by ``_rels/.rels`` is in the Strict SpreadsheetML
+    namespace. A missing or unreadable part is left for openpyxl to report."""
+    try:
+        part = _workbook_part(archive)
+        if part is None:
+            return False
+        with archive.open(part) as stream:
+            _, root = next(iterparse(stream, events=("start",)))
+        return str(root.tag).startswith(_STRICT_MAIN_NS)
+    except (KeyError, StopIteration, ValueError, SyntaxError, zipfile.BadZipFile, zlib.error,
+            EOFError, OSError):
+        return False  # SyntaxError covers the XML ParseError
+
+
+def _workbook_part(archive: zipfile.ZipFile) -> str | None:
+    """Name of the main (workbook) part, from the package relationships in ``_rels/.rels``."""
+    with archive.open(_ROOT_RELS) as stream:
+        for _, elem in iterparse(stream, events=("end",)):
+            if str(elem.get("Type", "")).endswith(_OFFICE_DOCUMENT_REL) and elem.get("Target"):
+                return str(elem.get("Target")).lstrip("/")
+    return None
+
+
+def _rewrite_namespaces(archive: zipfile.ZipFile) -> bytes:
+    """A copy of the package whose XML parts have the Strict namespace URIs replaced (longest
+    first, so a URI that extends another is replaced whole)."""
+    pairs = sorted(((s.encode(), t.encode()) for s, t in STRICT_NAMESPACES.items()),
+                   key=lambda pair: -len(pair[0]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
+        for member in archive.infolist():
+            content = archive.read(member)
+            if member.filename.lower().endswith(_XML_SUFFIXES):
+                for strict, transitional in pairs:
+                    content = content.replace(strict, transitional)
+            copy.writestr(member.filename, content)
+    return out.getvalue()
 
 
 def _load_openpyxl(data: bytes, path: Path) -> Any:
@@ -382,6 +509,34 @@ def _may_hold_formulas(xml: bytes) -> bool:
     return _FORMULA_START.search(xml) is not None
 
 
+def _merged_ranges(xml: bytes) -> tuple[str, ...]:
+    """The ``ref`` of every ``<mergeCell>`` of a sheet's XML ("K3:K4"), in file order.
+
+    A quick byte search skips sheets without merged cells; otherwise one streaming defusedxml pass
+    drops rows as it goes (``<mergeCells>`` follows ``<sheetData>``).
+    """
+    if not _may_hold_merged_cells(xml):
+        return ()
+    refs: list[str] = []
+    sheet_data = None
+    for event, elem in iterparse(io.BytesIO(xml), events=("start", "end")):
+        if event == "start":
+            if elem.tag == _SHEET_DATA_TAG:
+                sheet_data = elem
+        elif elem.tag == _MERGE_CELL_TAG:
+            refs.append(str(elem.get("ref") or ""))
+        elif elem.tag == _ROW_TAG and sheet_data is not None:
+            sheet_data.remove(elem)  # keep memory flat on long sheets
+    return tuple(refs)
+
+
+def _may_hold_merged_cells(xml: bytes) -> bool:
+    """False only when the XML surely has no ``<mergeCell>`` element."""
+    if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in xml[:200]:
+        return True  # UTF-16: the byte search below does not apply; parse it
+    return _MERGE_CELL_START.search(xml) is not None
+
+
 def _scan_row(row: Any, row_number: int, uncached: dict[str, UncachedFormula]) -> None:
     """Record the row's formulas that have no cached value."""
     column = 0
@@ -397,15 +552,33 @@ def _scan_row(row: Any, row_number: int, uncached: dict[str, UncachedFormula]) -
                 "=" + (formula.text or ""))
 
 
-def _collect_rows(sheet: Any, title: str, uncached: dict[str, UncachedFormula]) -> RawSheet:
-    """Iterate the sheet once: header (row 1) and every non-blank row below it.
+def _collect_rows(sheet: Any, title: str, uncached: dict[str, UncachedFormula],
+                  merged: tuple[str, ...] = ()) -> RawSheet:
+    """The sheet's header (row 1) and non-blank rows below it, merged ranges filled in.
 
     Rows are padded to the sheet's width (its widest row), so a column index is valid in every row.
     """
+    grid = _read_grid(sheet, title, uncached)
+    problems = _fill_merged(grid, title, merged)
+    header = grid.pop(1, [])
+    rows = {n: values for n, values in sorted(grid.items()) if any(not is_blank(v) for v in values)}
+    width = max([len(header), *(len(values) for values in rows.values())])
+    letters = [get_column_letter(i) for i in range(1, width + 1)]
+
+    def raw_cells(number: int, values: list[Any]) -> tuple[RawCell, ...]:
+        padded = values + [None] * (width - len(values))
+        return tuple(RawCell(f"{letter}{number}", value) for letter, value in zip(letters, padded))
+
+    return RawSheet(title, raw_cells(1, header),
+                    tuple(RawRow(number, raw_cells(number, values))
+                          for number, values in rows.items()),
+                    merged=merged, problems=problems)
+
+
+def _read_grid(sheet: Any, title: str, uncached: dict[str, UncachedFormula]) -> dict[int, list]:
+    """Iterate the sheet once: row number -> cell values, for row 1 and every non-blank row."""
     sheet.reset_dimensions()  # do not believe the file's <dimension> tag
-    width = 0
-    header: list[Any] = []
-    rows: list[tuple[int, list[Any]]] = []
+    grid: dict[int, list[Any]] = {}
     for number, cells in enumerate(sheet.iter_rows(min_row=1), start=1):
         if len(cells) > MAX_COLUMNS:
             raise InputError([Problem(title, f"sheet '{title}' has cells out to column "
@@ -416,21 +589,77 @@ def _collect_rows(sheet: Any, title: str, uncached: dict[str, UncachedFormula]) 
         if uncached:
             values = [uncached.get(f"{get_column_letter(col)}{number}", value)
                       for col, value in enumerate(values, start=1)]
-        if number == 1:
-            header = values
-        elif any(not is_blank(v) for v in values):
-            rows.append((number, values))
-        else:
+        if number == 1 or any(not is_blank(v) for v in values):
+            grid[number] = values
+    return grid
+
+
+class _Box(NamedTuple):
+    """A merged range's bounds, 1-based and inclusive."""
+
+    min_col: int
+    min_row: int
+    max_col: int
+    max_row: int
+
+    @property
+    def size(self) -> int:
+        """Cells covered."""
+        return (self.max_col - self.min_col + 1) * (self.max_row - self.min_row + 1)
+
+
+def _fill_merged(grid: dict[int, list[Any]], title: str,
+                 merged: tuple[str, ...]) -> tuple[Problem, ...]:
+    """Give every cell of each merged range below the header its top-left value (in ``grid``).
+
+    Returns a warning per range filled and an error per range touching the header row; raises
+    InputError when the ranges cover more than MAX_MERGED_CELLS cells or MAX_COLUMNS columns.
+    """
+    problems: list[Problem] = []
+    covered = 0
+    for ref in merged:
+        box = _merged_box(ref)
+        if box.size == 1:
+            continue  # a "merge" of one cell changes nothing
+        where = f"{title}!{ref}"
+        if box.min_row == 1:
+            problems.append(Problem(where, _MERGED_HEADER.format(ref=ref)))
             continue
-        width = max(width, len(values))
-    letters = [get_column_letter(i) for i in range(1, width + 1)]
+        covered += box.size
+        if covered > MAX_MERGED_CELLS or box.max_col > MAX_COLUMNS:
+            raise InputError([Problem(where, f"merged range {ref} is too large to read (merged "
+                                             f"ranges may cover at most {MAX_MERGED_CELLS} cells "
+                                             f"and {MAX_COLUMNS} columns): unmerge it.")])
+        value = _fill_box(grid, box)
+        problems.append(Problem(where, _MERGED_DATA.format(ref=ref, value=_show_value(value)),
+                                severity="warning"))
+    return tuple(problems)
 
-    def raw_cells(number: int, values: list[Any]) -> tuple[RawCell, ...]:
-        padded = values + [None] * (width - len(values))
-        return tuple(RawCell(f"{letter}{number}", value) for letter, value in zip(letters, padded))
 
-    return RawSheet(title, raw_cells(1, header),
-                    tuple(RawRow(number, raw_cells(number, values)) for number, values in rows))
+def _merged_box(ref: str) -> _Box:
+    """Bounds of a merged range ("K3:K4"). openpyxl has already refused a malformed ``ref``
+    while iterating the sheet, with the same parser (the sheet is then reported as damaged)."""
+    cells = CellRange(ref)
+    return _Box(cells.min_col, cells.min_row, cells.max_col, cells.max_row)
+
+
+def _fill_box(grid: dict[int, list[Any]], box: _Box) -> Any:
+    """Set every cell of ``box`` in ``grid`` to the box's top-left value, and return that value."""
+    top = grid.get(box.min_row, [])
+    value = top[box.min_col - 1] if len(top) >= box.min_col else None
+    for number in range(box.min_row, box.max_row + 1):
+        values = grid.setdefault(number, [])
+        if len(values) < box.max_col:
+            values.extend([None] * (box.max_col - len(values)))
+        values[box.min_col - 1:box.max_col] = [value] * (box.max_col - box.min_col + 1)
+    return value
+
+
+def _show_value(value: Any) -> str:
+    """A cell value as quoted in a message: 'text', 2027, or "(blank)"."""
+    if is_blank(value):
+        return "(blank)"
+    return f"'{value}'" if isinstance(value, str) else str(value)
 
 
 def _cell_value(cell: Any) -> Any:

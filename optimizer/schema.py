@@ -11,12 +11,32 @@ Field kinds (``Field.kind``):
 ``year``    calendar year (integer)           ``text``    free text
 ``bool``    TRUE/FALSE, yes/no, 1/0           ``choice``  one of ``Field.choices``
 ``idlist``  comma-separated project ids
+
+Every numeric field has a finite ``minimum`` and ``maximum``. Where the business has no limit, the
+bound is a guard (``Field.guard``) set far beyond any real figure, so that a typing or unit slip
+(a capex of 1e16 $M, an NPV of 1e308) is refused with the cell named instead of reaching the solver.
+
+Text keys (``Field.key``: ids, mineral names, groups, countries and the references to them) are
+compared by :func:`key`: two spellings that differ only by case, surrounding spaces or invisible
+characters are the same key.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
+
+# Guards on magnitudes (see the module docstring). Each is far beyond any real figure.
+MONEY_LIMIT_MUSD = 1e7  # $M: 10 trillion dollars, about half of US GDP; for capex, NPV, budgets
+TONNES_LIMIT = 1e9  # t or t/yr: above the world's yearly output of any refined mineral
+PREMIUM_LIMIT_USD_PER_T = 1e7  # $/t = $10,000/kg, several times the price of gallium or germanium
+WEIGHT_LIMIT = 1e6  # security weights are relative; a million times another is already absurd
+MULTIPLIER_LIMIT = 100.0  # scenario multipliers: a hundredfold change is a stress test's limit
+TIME_LIMIT_MAX_S = 1e6  # s: about 11.6 days of solver time
+YEAR_MIN, YEAR_MAX = 1900, 2200  # calendar years
+
+NO_BREAK_SPACES = "\u00a0\u2007\u202f"  # no-break, figure and narrow no-break space
 
 
 class _Required:
@@ -46,6 +66,8 @@ class Field:
     unique: bool = False
     width: int = 14  # template column width, in Excel characters
     exclusive_minimum: bool = False  # True: the value must be > minimum, not >= minimum
+    guard: bool = False  # True: the maximum only catches typing and unit slips (no business rule)
+    key: bool = False  # text compared by key(): case, spaces and invisible characters ignored
 
     @property
     def required(self) -> bool:
@@ -71,6 +93,8 @@ class Field:
         if self.choices:
             return " / ".join(f"`{c}`" for c in self.choices)
         lo, hi = self.minimum, self.maximum
+        if lo is not None and hi is not None and self.exclusive_minimum:
+            return f"> {_num(lo)}, <= {_num(hi)}"
         if lo is not None and hi is not None:
             return f"{_num(lo)} .. {_num(hi)}"
         if lo is not None:
@@ -82,6 +106,35 @@ class Field:
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def clean(text: str) -> str:
+    """The spelling of a text key as used downstream: invisible format characters (Unicode
+    category Cf, such as the zero-width space U+200B) removed, no-break spaces turned into plain
+    spaces, surrounding whitespace stripped. Case and every visible character are kept."""
+    text = "".join(" " if c in NO_BREAK_SPACES else c for c in text
+                   if unicodedata.category(c) != "Cf")
+    return text.strip()
+
+
+def key(text: str) -> str:
+    """The comparison key of a text key ("GA-1", " ga\u200b-1 " -> "ga-1"): Unicode NFKC, invisible
+    format characters (category Cf) removed, no-break spaces made plain spaces, surrounding
+    whitespace stripped, case folded. Two spellings with the same key are one id."""
+    return clean(unicodedata.normalize("NFKC", text)).casefold()
+
+
+def is_invisible(char: str) -> bool:
+    """True for a character a reader cannot tell from nothing or from a plain space: a format
+    character (category Cf, such as U+200B) or a no-break space."""
+    return char in NO_BREAK_SPACES or unicodedata.category(char) == "Cf"
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The invisible characters of ``text``, each as "U+200B (ZERO WIDTH SPACE)", in order of
+    first appearance."""
+    found = dict.fromkeys(c for c in text if is_invisible(c))
+    return [f"U+{ord(c):04X} ({unicodedata.name(c, 'unnamed')})" for c in found]
 
 
 @dataclass(frozen=True)
@@ -110,8 +163,8 @@ SETTINGS = Sheet(
     key_value=True,
     description="One row per setting, columns `setting` and `value`.",
     fields=(
-        Field("first_year", "year", "First year of the plan.", "First year", minimum=1900,
-              maximum=2200),
+        Field("first_year", "year", "First year of the plan.", "First year", minimum=YEAR_MIN,
+              maximum=YEAR_MAX),
         Field("horizon_years", "int", "Years modelled: first_year .. first_year + horizon_years - 1.",
               "Horizon", unit="years", default=25, minimum=1, maximum=60),
         Field("discount_rate", "share", "Discounts the NPV of a later start, and security "
@@ -125,19 +178,21 @@ SETTINGS = Sheet(
               "capex_low_musd, the mid-point of low and high, or capex_high_musd.", "Capex basis",
               default="mid", choices=("low", "mid", "high")),
         Field("total_budget_musd", "number", "Cap on all capital spent over the horizon.",
-              "Total budget", unit="$M", default=None, minimum=0.0),
+              "Total budget", unit="$M", default=None, minimum=0.0, maximum=MONEY_LIMIT_MUSD,
+              guard=True),
         Field("budget_carryover", "bool", "Unspent budget of a year may be spent in later years "
               "(cumulative spending never exceeds cumulative budget).", "Budget carry-over",
               default=False),
         Field("target_year", "year", "Year from which each mineral's target_china_share must hold; "
               "required when any mineral has a target. Must lie within the horizon.", "Target year",
-              default=None),
+              default=None, minimum=YEAR_MIN, maximum=YEAR_MAX),
         Field("min_npv_musd", "number", "The plan's discounted NPV may not fall below this; keeps a "
-              "`security` plan financially sound.", "Minimum NPV", unit="$M", default=None),
+              "`security` plan financially sound.", "Minimum NPV", unit="$M", default=None,
+              minimum=-MONEY_LIMIT_MUSD, maximum=MONEY_LIMIT_MUSD, guard=True),
         Field("solver", "choice", "MILP solver: HiGHS (through highspy) or CBC.", "Solver",
               default="highs", choices=("highs", "cbc")),
         Field("time_limit_s", "number", "Solver time limit.", "Time limit", unit="s", default=60.0,
-              minimum=0.001),
+              minimum=0.001, maximum=TIME_LIMIT_MAX_S, guard=True),
         Field("mip_gap", "share", "Relative optimality gap at which the solver may stop.", "MIP gap",
               default=0.0001, minimum=0.0, maximum=1.0),
         # Additions to contract v1 (optional; see docs/input-workbook.md).
@@ -164,20 +219,23 @@ MINERALS = Sheet(
     name="Minerals",
     description="One row per mineral the projects deliver.",
     fields=(
-        Field("mineral", "text", "Name used by Projects.", "Mineral", unique=True, width=18),
+        Field("mineral", "text", "Name used by Projects.", "Mineral", unique=True, key=True,
+              width=18),
         Field("us_demand_t", "number", "US annual demand (apparent consumption) in first_year.",
-              "US demand", unit="t/yr", minimum=0.0, exclusive_minimum=True, width=14),
+              "US demand", unit="t/yr", minimum=0.0, exclusive_minimum=True, maximum=TONNES_LIMIT,
+              guard=True, width=14),
         Field("demand_growth", "number", "Yearly growth of demand, as a fraction.", "Demand growth",
               unit="%/yr", default=0.0, minimum=-0.5, maximum=0.5),
         Field("china_share", "share", "Share of US demand that depends on China today (mined or "
-              "refined there).", "China share", unit="%"),
+              "refined there).", "China share", unit="%", minimum=0.0, maximum=1.0),
         Field("target_china_share", "share", "The China share may not exceed this from target_year "
-              "on.", "Target China share", unit="%", default=None),
+              "on.", "Target China share", unit="%", default=None, minimum=0.0,
+              maximum=1.0),
         Field("weight", "number", "Importance in the `security` objective.", "Weight", default=1.0,
-              minimum=0.0),
+              minimum=0.0, maximum=WEIGHT_LIMIT, guard=True),
         Field("security_premium_usd_per_t", "number", "Value of one tonne of China-dependent supply "
               "displaced, for the `weighted` objective.", "Security premium", unit="$/t",
-              default=0.0, minimum=0.0, width=16),
+              default=0.0, minimum=0.0, maximum=PREMIUM_LIMIT_USD_PER_T, guard=True, width=16),
     ),
 )
 
@@ -185,35 +243,38 @@ PROJECTS = Sheet(
     name="Projects",
     description="One row per candidate plant or offtake agreement.",
     fields=(
-        Field("project_id", "text", "Stable identifier.", "Project id", unique=True, width=12),
+        Field("project_id", "text", "Stable identifier.", "Project id", unique=True, key=True,
+              width=12),
         Field("name", "text", "Display name.", "Name", width=34),
         Field("kind", "choice", "A processing plant (refinery, separation facility) or an offtake "
               "agreement.", "Kind", choices=("plant", "offtake"), width=10),
         Field("mineral", "text", "What it delivers: a name from the Minerals sheet.", "Mineral",
-              width=16),
-        Field("country", "text", "Where it is.", "Country", width=14),
+              key=True, width=16),
+        Field("country", "text", "Where it is.", "Country", key=True, width=14),
         Field("capex_low_musd", "number", "Capital cost, low end of the range.", "Capex low",
-              unit="$M", minimum=0.0),
+              unit="$M", minimum=0.0, maximum=MONEY_LIMIT_MUSD, guard=True),
         Field("capex_high_musd", "number", "Capital cost, high end of the range; at least "
               "capex_low_musd.", "Capex high", unit="$M", default=None,
-              default_text="= capex_low_musd", minimum=0.0),
+              default_text="= capex_low_musd", minimum=0.0, maximum=MONEY_LIMIT_MUSD, guard=True),
         Field("build_years", "int", "Years from start until it delivers (0: delivers in its start "
               "year).", "Build time", unit="years", minimum=0, maximum=30),
         Field("earliest_start", "year", "First year it may start.", "Earliest start", default=None,
-              default_text="first_year"),
+              default_text="first_year", minimum=YEAR_MIN, maximum=YEAR_MAX),
         Field("latest_start", "year", "Last year it may start; the plan picks the start year in "
-              "between.", "Latest start", default=None, default_text="= earliest_start"),
+              "between.", "Latest start", default=None, default_text="= earliest_start",
+              minimum=YEAR_MIN, maximum=YEAR_MAX),
         Field("capacity_tpa", "number", "Tonnes a year it delivers to US supply once online.",
-              "Capacity", unit="t/yr", minimum=0.0),
+              "Capacity", unit="t/yr", minimum=0.0, maximum=TONNES_LIMIT, guard=True),
         Field("operating_years", "int", "Years it delivers once online (an offtake's contract term).",
               "Operating life", unit="years", default=None, default_text="to horizon end",
               minimum=1, maximum=200),
         Field("npv_musd", "number", "The project's own financial NPV, valued at its start year, net "
-              "of capex, without security value.", "NPV", unit="$M"),
+              "of capex, without security value.", "NPV", unit="$M",
+              minimum=-MONEY_LIMIT_MUSD, maximum=MONEY_LIMIT_MUSD, guard=True),
         Field("requires", "idlist", "Project ids, comma-separated: each must be funded and online "
-              "no later than this project.", "Requires", default=None, width=14),
+              "no later than this project.", "Requires", default=None, key=True, width=14),
         Field("exclusive_group", "text", "At most one project of a group is funded.",
-              "Exclusive group", default=None, width=14),
+              "Exclusive group", default=None, key=True, width=14),
         Field("risk", "share", "Political and execution risk score, for reporting and limits.",
               "Risk", default=0.0, minimum=0.0, maximum=1.0, width=8),
         Field("must_fund", "bool", "The plan must fund it.", "Must fund", default=False, width=10),
@@ -224,9 +285,10 @@ BUDGET = Sheet(
     name="Budget",
     description="One row per horizon year; a horizon year with no row has a budget of 0.",
     fields=(
-        Field("year", "year", "A calendar year within the horizon.", "Year", unique=True, width=10),
+        Field("year", "year", "A calendar year within the horizon.", "Year", unique=True, width=10,
+              minimum=YEAR_MIN, maximum=YEAR_MAX),
         Field("budget_musd", "number", "Capital that may be spent in that year.", "Budget",
-              unit="$M", minimum=0.0),
+              unit="$M", minimum=0.0, maximum=MONEY_LIMIT_MUSD, guard=True),
     ),
 )
 
@@ -236,11 +298,11 @@ CAPEX_PROFILE = Sheet(
     description="Optional. A project with no rows spends its capex evenly over its build years "
                 "(all in its start year when build_years is 0).",
     fields=(
-        Field("project_id", "text", "A Projects id.", "Project id", width=12),
+        Field("project_id", "text", "A Projects id.", "Project id", key=True, width=12),
         Field("year_offset", "int", "0 is the start year; at most max(build_years - 1, 0).",
               "Year offset", unit="years", minimum=0, maximum=30),
         Field("share", "share", "Share of the project's capex spent that year; a project's shares "
-              "sum to 1.", "Share", unit="%"),
+              "sum to 1.", "Share", unit="%", minimum=0.0, maximum=1.0),
     ),
 )
 
@@ -250,15 +312,15 @@ SCENARIOS = Sheet(
     description="Optional (an addition to contract v1). Each named scenario is solved and compared "
                 "side by side with the base plan.",
     fields=(
-        Field("scenario", "text", "Scenario name.", "Scenario", unique=True, width=18),
+        Field("scenario", "text", "Scenario name.", "Scenario", unique=True, key=True, width=18),
         Field("capex_multiplier", "number", "Multiplies every project's capex.", "Capex multiplier",
-              default=1.0, minimum=0.0),
+              default=1.0, minimum=0.0, maximum=MULTIPLIER_LIMIT, guard=True),
         Field("delay_years", "int", "Added to every project's build time.", "Delay", unit="years",
               default=0, minimum=0, maximum=30),
         Field("demand_multiplier", "number", "Multiplies every mineral's US demand.",
-              "Demand multiplier", default=1.0, minimum=0.0),
+              "Demand multiplier", default=1.0, minimum=0.0, maximum=MULTIPLIER_LIMIT, guard=True),
         Field("npv_multiplier", "number", "Multiplies every project's NPV.", "NPV multiplier",
-              default=1.0),
+              default=1.0, minimum=-MULTIPLIER_LIMIT, maximum=MULTIPLIER_LIMIT, guard=True),
     ),
 )
 

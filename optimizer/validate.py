@@ -24,8 +24,8 @@ from .errors import InputError, Problem
 from .instance import Instance, Mineral, Project, Scenario, Settings, SourceRow
 from .reader import CellError, RawCell, RawSheet, UncachedFormula, is_blank
 from .schema import (BUDGET, CAPEX_PROFILE, MINERALS, PROJECTS, SCENARIOS, SETTING_COLUMN,
-                     SETTINGS, SHEETS, SOURCES_SHEET, VALUE_COLUMN, Field, Sheet, header_aliases,
-                     normalize_header)
+                     SETTINGS, SHEETS, SOURCES_SHEET, VALUE_COLUMN, Field, Sheet, clean,
+                     header_aliases, invisible_characters, is_invisible, key, normalize_header)
 
 SHARE_TOLERANCE = 1e-6  # a project's capex shares may miss 1 by this much
 SHEET_NAME_CUTOFF = 0.8  # difflib ratio from which a sheet name is a misspelt contract sheet name
@@ -93,6 +93,8 @@ class Record:
     row: int
     values: dict[str, Any]
     refs: dict[str, str | None] = dataclass_field(default_factory=dict)  # field -> "F12"
+    # field -> the cell's text as typed, for text keys whose invisible characters were removed
+    typed: dict[str, str] = dataclass_field(default_factory=dict)
 
     def where(self, name: str) -> str:
         """``Sheet!F12`` for the field's cell, ``Sheet row 12`` when its column is missing."""
@@ -115,6 +117,10 @@ def _validate(path: str | Path) -> tuple[Instance | None, list[Problem], list[Pr
         with reader.open_workbook(path) as book:
             titles = _locate_sheets(book.sheet_names, report)
             raw = {name: book.read_sheet(title) for name, title in titles.items()}
+            for found in (p for name, sheet in raw.items() if name != SOURCES_SHEET
+                          for p in sheet.problems):  # merged cells; Sources is free text
+                add = report.warn if found.severity == "warning" else report.error
+                add(found.where, found.message)
             sha256 = book.sha256
     except InputError as exc:
         return None, report.errors + exc.problems, report.warnings + exc.warnings
@@ -224,7 +230,8 @@ def _locate_sheets(titles: Iterable[str], report: Report) -> dict[str, str]:
 def _parse_table(sheet: Sheet, raw: RawSheet, report: Report) -> list[Record]:
     """Records of a table sheet (header in row 1); problems for every bad cell."""
     columns = _map_header(sheet, raw, report)
-    unique_seen: dict[str, dict[Any, str]] = {f.name: {} for f in sheet.fields if f.unique}
+    unique_seen: dict[str, dict[Any, tuple[str, str]]] = {f.name: {} for f in sheet.fields
+                                                          if f.unique}
     uncached: list[RawCell] = [c for c in raw.header if isinstance(c.value, UncachedFormula)]
     records: list[Record] = []
     for row in raw.rows:
@@ -240,6 +247,8 @@ def _parse_table(sheet: Sheet, raw: RawSheet, report: Report) -> list[Record]:
             if isinstance(cell.value, UncachedFormula):
                 uncached.append(cell)
             record.values[f.name] = _read_cell(f, cell, raw.title, report)
+            if f.key:
+                _clean_key(f, cell.value, record, report)
         _check_unique(record, unique_seen, report)
         records.append(record)
     _report_uncached(raw.title, uncached, report)
@@ -313,17 +322,70 @@ def _warn_unlabelled_column(raw: RawSheet, index: int, report: Report) -> None:
             return
 
 
-def _check_unique(record: Record, seen: dict[str, dict[Any, str]], report: Report) -> None:
-    """Errors for a value of a unique field that an earlier row already holds."""
+def _check_unique(record: Record, seen: dict[str, dict[Any, tuple[str, str]]],
+                  report: Report) -> None:
+    """Errors for a value of a unique field that an earlier row already holds.
+
+    Text is compared by :func:`~optimizer.schema.key`: 'GA-1' and 'ga-1' are the same id.
+    ``seen``: field -> {key: (cell, spelling as typed)} of the earlier rows.
+    """
     for name, first in seen.items():
         value = record.values.get(name)
         if value is None or value is INVALID:
             continue
-        if value in first:
+        typed = record.typed.get(name, value)
+        k = key(value) if isinstance(value, str) else value
+        if k not in first:
+            first[k] = (record.where(name), typed)
+            continue
+        where, first_typed = first[k]
+        if typed == first_typed:
             report.error(record.where(name), f"{name} {_show(value)} is repeated (first in "
-                         f"{first[value]}): each {name} must appear once in {record.sheet}.")
+                         f"{where}): each {name} must appear once in {record.sheet}.")
         else:
-            first[value] = record.where(name)
+            report.error(record.where(name), f"{where} {_visible(first_typed)} and "
+                         f"{record.where(name)} {_visible(typed)} differ only by case or invisible "
+                         f"characters; ids must differ in more than that: rename one, or delete "
+                         "the repeated row.")
+
+
+def _visible(text: str) -> str:
+    """Text quoted for a message, each invisible character shown as <U+200B>."""
+    return "'" + "".join(f"<U+{ord(c):04X}>" if is_invisible(c) else c for c in text) + "'"
+
+
+def _clean_key(f: Field, found: Any, record: Record, report: Report) -> None:
+    """Remove invisible characters from a text key just read (one warning naming them).
+
+    ``found`` is the cell's raw value. A key left empty reads as a blank cell.
+    """
+    value = record.values.get(f.name)
+    if value is None or value is INVALID or not isinstance(found, str):
+        return
+    hidden = invisible_characters(found)
+    if not hidden:
+        return
+    parts = value if isinstance(value, tuple) else (value,)
+    cleaned = tuple(p for p in (clean(part) for part in parts) if p)
+    record.typed[f.name] = found.strip(" ")
+    chars = ", ".join(hidden)
+    where = record.where(f.name)
+    if not cleaned:
+        if f.required:
+            report.error(where, f"{f.name} holds only invisible characters ({chars}): expected "
+                                f"{_accepted(f)}.")
+            record.values[f.name] = INVALID
+            return
+        record.values[f.name] = f.default
+        report.warn(where, f"{f.name} holds only invisible characters ({chars}): it is read as "
+                           "blank; clear the cell.")
+        return
+    record.values[f.name] = cleaned if f.kind == "idlist" else cleaned[0]
+    read_as = ", ".join(cleaned)
+    report.warn(where, f"{f.name} {_visible(found.strip(' '))} contains the invisible "
+                       f"character{'s' if len(hidden) > 1 else ''} {chars}: it is read as "
+                       f"'{read_as}'; retype the cell to remove "
+                       f"{'them' if len(hidden) > 1 else 'it'}.")
 
 
 def _report_uncached(title: str, cells: list[RawCell], report: Report) -> None:
@@ -541,6 +603,10 @@ def _check_range(f: Field, number: float, found: Any) -> None:
             and (hi is None or fraction <= hi)):
         message += (f" {_fmt(number)} looks like a percentage: write {_fmt(fraction)} or "
                     f"{_fmt(number)}%.")
+    elif f.guard and (above or (lo is not None and lo < 0)):  # beyond a guard, not a rule
+        unit = f" and the unit ({f.unit})" if f.unit else ""
+        message += (" No real figure comes near that limit: check the number of digits"
+                    f"{unit}.")
     raise BadValue(message)
 
 
@@ -571,7 +637,7 @@ def _choice(f: Field, text: str) -> str:
 def _accepted(f: Field) -> str:
     """What the field accepts, in words ("a whole number 0 .. 30")."""
     lo, hi = _bounds(f)
-    span = _range_text(lo, hi, f.exclusive_minimum)
+    span = _range_text(lo, hi, f.exclusive_minimum, f.guard)
     base = {
         "number": "a number",
         "int": "a whole number",
@@ -590,8 +656,15 @@ def _accepted(f: Field) -> str:
     return text
 
 
-def _range_text(lo: float | None, hi: float | None, exclusive: bool = False) -> str:
-    """"from 0 to 30", ">= 0", "> 0", "<= 1" or "" (no bounds)."""
+def _range_text(lo: float | None, hi: float | None, exclusive: bool = False,
+                guard: bool = False) -> str:
+    """"from 0 to 30", ">= 0", "> 0", "<= 1" or "" (no bounds).
+
+    With an exclusive minimum, or a rule minimum (0 or more) and a maximum that only guards against
+    slips (``guard``), the rule comes first: "> 0, at most 1000000000", ">= 0, at most 10000000".
+    """
+    if lo is not None and hi is not None and (exclusive or (guard and lo >= 0)):
+        return f"{'>' if exclusive else '>='} {_fmt(lo)}, at most {_fmt(hi)}"
     if lo is not None and hi is not None:
         return f"from {_fmt(lo)} to {_fmt(hi)}"
     if lo is not None:
@@ -670,15 +743,66 @@ def _check_minerals(minerals: list[Record], settings: Record, report: Report) ->
 
 def _check_projects(projects: list[Record], horizon: range | None,
                     minerals: list[Record] | None, report: Report) -> None:
-    """Capex range, start window, minerals, and the requires graph; resolves derived defaults."""
-    mineral_names = None if minerals is None else {
-        r.values["mineral"] for r in minerals if r.ok("mineral")}
+    """Capex range, start window, minerals, and the requires graph; resolves derived defaults.
+
+    References, groups and countries end up spelt as first defined (see _merge_spellings).
+    """
+    mineral_names = None if minerals is None else _spellings(minerals, "mineral")
     for r in projects:
         _resolve_capex(r, report)
         _resolve_starts(r, horizon, report)
         if mineral_names is not None:
             _check_reference(r, "mineral", mineral_names, MINERALS.name, report)
+    _merge_spellings(projects, "exclusive_group", "group", report)
+    _merge_spellings(projects, "country", "country", report)
     _check_requires(projects, report)
+
+
+def _spellings(records: list[Record], name: str) -> dict[str, tuple[str, str]]:
+    """key -> (spelling, cell) of the ``name`` values defined by ``records``; the first wins."""
+    out: dict[str, tuple[str, str]] = {}
+    for r in records:
+        if r.ok(name) and isinstance(r.values[name], str):
+            out.setdefault(key(r.values[name]), (r.values[name], r.where(name)))
+    return out
+
+
+def _resolve(r: Record, name: str, value: str, defined: dict[str, tuple[str, str]],
+             report: Report) -> str | None:
+    """The defined spelling of a reference ``value`` of ``r``'s field ``name``, or None.
+
+    A reference that matches only by key (case, spaces, invisible characters) is accepted, with a
+    warning naming the spelling found and the spelling used.
+    """
+    match = defined.get(key(value))
+    if match is None:
+        return None
+    spelling, where = match
+    if spelling != value:
+        report.warn(r.where(name), f"{name} {_show(value)} matches {_show(spelling)} ({where}) "
+                    f"only when case and invisible characters are ignored: {_show(spelling)} is "
+                    f"used; write it as {_show(spelling)}.")
+    return spelling
+
+
+def _merge_spellings(records: list[Record], name: str, what: str, report: Report) -> None:
+    """Spellings of ``name`` that differ only by case or invisible characters become the first
+    spelling seen, with one warning per extra spelling ('KZ' joins the group 'kz')."""
+    first: dict[str, tuple[str, str]] = {}
+    warned: set[str] = set()
+    for r in records:
+        value = r.values.get(name)
+        if not isinstance(value, str):
+            continue
+        spelling, where = first.setdefault(key(value), (value, r.where(name)))
+        if value == spelling:
+            continue
+        if value not in warned:
+            warned.add(value)
+            report.warn(r.where(name), f"{name} {_show(value)} differs from {_show(spelling)} "
+                        f"({where}) only by case or invisible characters: both are read as the "
+                        f"one {what} {_show(spelling)}; write it as {_show(spelling)}.")
+        r.values[name] = spelling
 
 
 def _resolve_capex(r: Record, report: Report) -> None:
@@ -717,13 +841,19 @@ def _resolve_starts(r: Record, horizon: range | None, report: Report) -> None:
                      "or blank for the same as earliest_start.")
 
 
-def _check_reference(r: Record, name: str, names: set[str], target: str,
+def _check_reference(r: Record, name: str, names: dict[str, tuple[str, str]], target: str,
                      report: Report) -> bool:
-    """Error (with the closest name) when the record's ``name`` value is not in ``names``."""
+    """Resolve the record's ``name`` value to its spelling in ``names`` (see _spellings); error
+    (with the closest name) when it is not there."""
     value = r.values.get(name)
-    if value in (None, INVALID) or value in names:
+    if value in (None, INVALID):
         return True
-    report.error(r.where(name), f"{name} {_show(value)} is not in {target}{_suggest(value, names)}")
+    spelling = _resolve(r, name, value, names, report)
+    if spelling is not None:
+        r.values[name] = spelling
+        return True
+    known = [s for s, _ in names.values()]
+    report.error(r.where(name), f"{name} {_show(value)} is not in {target}{_suggest(value, known)}")
     return False
 
 
@@ -737,12 +867,15 @@ def _suggest(value: str, names: Iterable[str]) -> str:
 def _check_requires(projects: list[Record], report: Report) -> None:
     """requires names known projects, not itself, and forms no cycle."""
     ids = {r.values["project_id"]: r for r in projects if r.ok("project_id")}
+    defined = _spellings(projects, "project_id")
     graph: dict[str, tuple[str, ...]] = {}
     for r in projects:
         if not r.ok("project_id", "requires") or not r.values["requires"]:
             continue
         own = r.values["project_id"]
-        wanted = r.values["requires"]
+        wanted = tuple(_resolve(r, "requires", other, defined, report) or other
+                       for other in r.values["requires"])
+        r.values["requires"] = wanted
         if len(set(wanted)) < len(wanted):
             report.warn(r.where("requires"), f"requires lists a project twice "
                                              f"({', '.join(wanted)}); each is counted once.")
@@ -840,18 +973,15 @@ def _resolve_capex_profiles(rows: list[Record], projects: list[Record] | None,
         return {}
     builds = {r.values["project_id"]: r.values["build_years"] for r in projects
               if r.ok("project_id", "build_years")}
-    known = {r.values["project_id"] for r in projects if r.ok("project_id")}
+    known = _spellings(projects, "project_id")
     by_project: dict[str, list[Record]] = {}
     seen: dict[tuple[str, int], str] = {}
     for r in rows:
         if not r.ok("project_id"):
             continue
+        if _check_reference(r, "project_id", known, PROJECTS.name, report):
+            by_project.setdefault(r.values["project_id"], []).append(r)
         pid = r.values["project_id"]
-        if pid not in known:
-            report.error(r.where("project_id"), f"project_id {_show(pid)} is not in Projects"
-                                                 f"{_suggest(pid, known)}")
-        else:
-            by_project.setdefault(pid, []).append(r)
         if not r.ok("year_offset"):
             continue
         offset = r.values["year_offset"]
