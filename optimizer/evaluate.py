@@ -2,9 +2,9 @@
 
 A *decision* is ``{project_id: start_year}`` for the funded projects. :func:`evaluate` turns it into
 spending, deliveries, China shares and objective values by plain arithmetic over the input objects;
-:func:`violations` lists every rule of the contract the plan breaks. The solver's plan is accepted
-only when this independent account agrees with the model (see ``verify.py``). Nothing here imports
-PuLP or the model builder.
+:func:`optimizer.families.violations` lists, from it, every rule of the contract the plan breaks. The
+solver's plan is accepted only when this independent account agrees with the model (see
+``verify.py``). Nothing here imports PuLP or the model builder.
 """
 
 from __future__ import annotations
@@ -133,65 +133,6 @@ def _budget_rows(carryover: bool, gamma: int, years: list[int], spend: Mapping[i
         row_spend[t] = base + sum(sorted(extras, reverse=True)[:gamma])
         row_budget[t] = limit
     return row_spend, row_budget
-
-
-def violations(instance: Instance, ev: Evaluation) -> list[str]:
-    """Every contract rule the plan breaks, in words. Empty means the plan is feasible."""
-    s = instance.settings
-    out: list[str] = []
-    for pid, start in ev.starts.items():
-        if pid not in instance.projects:
-            out.append(f"unknown project {pid!r} funded")
-            continue
-        if start not in allowed_starts(instance, pid):
-            out.append(f"{pid} starts in {start}, outside its allowed start years")
-    for pid, p in instance.projects.items():
-        if (s.max_project_risk is not None and pid in ev.starts
-                and p.risk > s.max_project_risk):
-            out.append(f"{pid} has risk {p.risk:g}, above the limit {s.max_project_risk:g}")
-        if p.must_fund and pid not in ev.starts:
-            out.append(f"must-fund project {pid} is not funded")
-        if pid in ev.starts:
-            for q in p.requires:
-                if q not in ev.starts:
-                    out.append(f"{pid} requires {q}, which is not funded")
-                elif ev.online[q] > ev.online[pid]:
-                    out.append(f"{pid} (online {ev.online[pid]}) requires {q}, online only "
-                               f"{ev.online[q]}")
-    groups: dict[str, list[str]] = {}
-    for pid in ev.starts:
-        g = instance.projects[pid].exclusive_group if pid in instance.projects else None
-        if g:
-            groups.setdefault(g, []).append(pid)
-    for g, members in groups.items():
-        if len(members) > 1:
-            out.append(f"exclusive group {g!r} has {len(members)} funded: {', '.join(members)}")
-    years = list(s.years)
-    what = "cumulative spend to" if s.budget_carryover else "spend in"
-    robust = f" (with the {s.robust_gamma} largest overruns)" if s.robust_gamma else ""
-    for t in years:
-        used, limit = ev.row_spend[t], ev.row_budget[t]
-        if used > limit + TOL * max(1.0, limit):
-            out.append(f"{what} {t}{robust} is {used:.6f} $M, over the budget {limit:.6f} $M")
-    for t in ev.spend:
-        if t not in ev.budget and ev.spend[t] > TOL:
-            out.append(f"{ev.spend[t]:.6f} $M spent in {t}, outside the horizon")
-    if s.total_budget_musd is not None and ev.total_capex > s.total_budget_musd + TOL * max(
-        1.0, s.total_budget_musd
-    ):
-        out.append(f"total capex {ev.total_capex:.6f} $M is over the total budget "
-                   f"{s.total_budget_musd:.6f} $M")
-    if s.min_npv_musd is not None and ev.npv_musd < s.min_npv_musd - TOL * max(1.0, abs(s.min_npv_musd)):
-        out.append(f"NPV {ev.npv_musd:.6f} $M is below the minimum {s.min_npv_musd:.6f} $M")
-    if s.target_year is not None:
-        for name, m in instance.minerals.items():
-            if m.target_china_share is None:
-                continue
-            for t in years:
-                if t >= s.target_year and ev.share_after[name][t] > m.target_china_share + 1e-7:
-                    out.append(f"{name}: China share {ev.share_after[name][t]:.6f} in {t} is above "
-                               f"the target {m.target_china_share:.6f}")
-    return out
 
 
 def target_met_year(instance: Instance, ev: Evaluation, mineral: str) -> int | None:

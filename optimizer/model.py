@@ -18,24 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pulp
 
 from .evaluate import allowed_starts
+from .families import FAMILIES
 from .instance import Instance
-
-FAMILIES = (
-    "must_fund",  # must_fund projects start exactly once
-    "budget",  # yearly (or cumulative, with carry-over) budgets
-    "total_budget",  # optional total budget
-    "dependency",  # required project funded and online no later
-    "exclusive",  # at most one funded per exclusive group
-    "target",  # China share at or below target from target_year on
-    "min_npv",  # NPV floor
-    "risk",  # no project above max_project_risk
-)
-
 
 def linear(terms: Iterable[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
     """sum(coefficient x variable), adding up repeated variables.
@@ -353,19 +342,26 @@ def set_objective(m: PortfolioModel) -> None:
         m.prob.setObjective(m.objective_expr)
 
 
+# The model function of each constraint family declared in optimizer.families, by family name.
+CONSTRAINTS: dict[str, Callable[[PortfolioModel], None]] = {
+    "must_fund": add_one_start,
+    "budget": add_budgets,
+    "total_budget": add_total_budget,
+    "dependency": add_dependencies,
+    "exclusive": add_exclusive_groups,
+    "target": add_targets,
+    "min_npv": add_min_npv,
+    "risk": add_risk_limit,
+}
+
+
 def build_model(instance: Instance, elastic: Iterable[str] = ()) -> PortfolioModel:
     """The whole MILP. ``elastic`` names constraint families to relax (for diagnosis)."""
     m = PortfolioModel(instance, pulp.LpProblem("portfolio", pulp.LpMaximize), frozenset(elastic))
     define_start_variables(m)
     define_displacement(m)
-    add_one_start(m)
-    add_budgets(m)
-    add_total_budget(m)
-    add_dependencies(m)
-    add_exclusive_groups(m)
-    add_targets(m)
-    add_min_npv(m)
-    add_risk_limit(m)
+    for family in FAMILIES:
+        CONSTRAINTS[family.name](m)
     set_objective(m)
     return m
 

@@ -23,7 +23,7 @@ Model of uncertainty (our documented choices)
   delays the project's cash flows by k years.
 * **Budget exceeded** in year t: the year's spend is above its budget (with ``budget_carryover``,
   the cumulative spend to t is above the cumulative budget to t), beyond the tolerance of
-  ``evaluate.violations`` (``TOL * max(1, budget)``). Reported per horizon year, for any year, and
+  ``families.violations`` (``TOL * max(1, budget)``). Reported per horizon year, for any year, and
   for total capex over ``total_budget_musd`` when that is set.
 * **Target met**: for each mineral with a ``target_china_share`` (and ``target_year`` set), the
   China share in the target year, computed as in ``evaluate.py`` (displaced tonnes = min(deliveries,
@@ -60,7 +60,7 @@ import numpy as np
 from .evaluate import TOL
 from .results import Result
 
-TARGET_TOL = 1e-7  # the tolerance evaluate.violations / target_met_year apply to China shares
+TARGET_TOL = 1e-7  # the tolerance families.violations / target_met_year apply to China shares
 QUANTILES = (10, 50, 90)  # percentiles reported (P10, P50, P90)
 # Draws are processed in chunks of about CHUNK_ELEMENTS draws x projects (2,500 draws of 40
 # projects): small enough to stay in cache, which is faster than one pass, and bounded in memory.

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Mapping
 
 from .errors import VerificationError
-from .evaluate import Evaluation, evaluate, violations
+from .evaluate import Evaluation, evaluate
+from .families import violations
 from .instance import Instance
 
 OBJECTIVE_RTOL = 1e-6

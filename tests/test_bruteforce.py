@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import InfeasibleError
-from optimizer.evaluate import allowed_starts, evaluate, violations
+from optimizer.evaluate import allowed_starts, evaluate
+from optimizer.families import violations
 from optimizer.instance import Instance, Mineral, Project, Settings
 from optimizer.solve import solve
 

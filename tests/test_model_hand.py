@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from optimizer.errors import InfeasibleError
-from optimizer.evaluate import evaluate, violations
+from optimizer.evaluate import evaluate
+from optimizer.families import violations
 from optimizer.instance import Instance, Mineral, Project, Settings
 from optimizer.solve import solve
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import optimizer.simulate as simulate_module
-from optimizer.evaluate import evaluate, violations
+from optimizer.evaluate import evaluate
+from optimizer.families import violations
 from optimizer.instance import Instance, Mineral, Project, Settings
 from optimizer.results import Result, SolveInfo
 from optimizer.simulate import Simulation, simulate, triangular_from_uniform

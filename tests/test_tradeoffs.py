@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from optimizer.alternatives import alternatives_table, find_alternatives
-from optimizer.evaluate import evaluate, violations
+from optimizer.evaluate import evaluate
+from optimizer.families import violations
 from optimizer.frontier import budget_ladder, trace_frontier
 from optimizer.instance import Mineral, Scenario
 from optimizer.scenarios import compare_scenarios, robust_price

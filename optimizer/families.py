@@ -1,0 +1,234 @@
+"""The constraint families, declared once: name, words, how a slack reads, the verifier's check.
+
+A family is a group of rows of the MILP that express one rule of the contract (the yearly
+budgets, the dependencies ...). Each one is declared here with
+
+- ``words``: how the infeasibility diagnosis names it ("the yearly budgets");
+- ``describe``: the phrases for its rows that needed slack in the diagnosis, with amounts;
+- ``check``: the verifier's check of that rule, from the decision's
+  :class:`~optimizer.evaluate.Evaluation` alone (no model).
+
+The model function that adds its rows is registered in :data:`optimizer.model.CONSTRAINTS`, and
+``docs/formulation.md`` documents it as "family `name`"; a test holds the three together. So adding
+a family is one declaration here, one model function and one check.
+
+This module knows nothing of the MILP: it imports only the evaluation and the instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .evaluate import TOL, Evaluation, allowed_starts
+from .instance import Instance
+
+Slacks = list[tuple[object, float]]  # (row key, slack amount in the row's unit)
+TARGET_TOL = 1e-7  # China shares: the tolerance of a target
+
+
+@dataclass(frozen=True)
+class Family:
+    """One constraint family of the model and the rule of the contract it expresses."""
+
+    name: str
+    words: str
+    describe: Callable[[Instance, Slacks], list[str]]
+    check: Callable[[Instance, Evaluation], list[str]]
+
+
+def _over(value: float, limit: float) -> bool:
+    return value > limit + TOL * max(1.0, abs(limit))
+
+
+# --- must_fund ------------------------------------------------------------------------------
+
+def check_must_fund(instance: Instance, ev: Evaluation) -> list[str]:
+    return [f"must-fund project {pid} is not funded"
+            for pid, p in instance.projects.items() if p.must_fund and pid not in ev.starts]
+
+
+def describe_must_fund(instance: Instance, slacks: Slacks) -> list[str]:
+    return [f"must-fund project {pid} could not be funded" for pid, _ in slacks]
+
+
+# --- budget ---------------------------------------------------------------------------------
+
+def check_budget(instance: Instance, ev: Evaluation) -> list[str]:
+    s = instance.settings
+    what = "cumulative spend to" if s.budget_carryover else "spend in"
+    robust = f" (with the {s.robust_gamma} largest overruns)" if s.robust_gamma else ""
+    out = []
+    for t in s.years:
+        used, limit = ev.row_spend[t], ev.row_budget[t]
+        if _over(used, limit):
+            out.append(f"{what} {t}{robust} is {used:.6f} $M, over the budget {limit:.6f} $M")
+    return out
+
+
+def describe_budget(instance: Instance, slacks: Slacks) -> list[str]:
+    what = "cumulative budget to" if instance.settings.budget_carryover else "budget of"
+    return [f"the {what} {year} would need {amount:,.1f} $M more" for year, amount in slacks]
+
+
+# --- total_budget ---------------------------------------------------------------------------
+
+def check_total_budget(instance: Instance, ev: Evaluation) -> list[str]:
+    total = instance.settings.total_budget_musd
+    if total is None or not _over(ev.total_capex, total):
+        return []
+    return [f"total capex {ev.total_capex:.6f} $M is over the total budget {total:.6f} $M"]
+
+
+def describe_total_budget(instance: Instance, slacks: Slacks) -> list[str]:
+    total = instance.settings.total_budget_musd
+    return [f"the total budget ({total:,.1f} $M) would need {amount:,.1f} $M more"
+            for _, amount in slacks]
+
+
+# --- dependency -----------------------------------------------------------------------------
+
+def check_dependency(instance: Instance, ev: Evaluation) -> list[str]:
+    out = []
+    for pid, p in instance.projects.items():
+        if pid not in ev.starts:
+            continue
+        for q in p.requires:
+            if q not in ev.starts:
+                out.append(f"{pid} requires {q}, which is not funded")
+            elif ev.online[q] > ev.online[pid]:
+                out.append(f"{pid} (online {ev.online[pid]}) requires {q}, online only "
+                           f"{ev.online[q]}")
+    return out
+
+
+def describe_dependency(instance: Instance, slacks: Slacks) -> list[str]:
+    pairs = list(dict.fromkeys((pid, q) for (pid, q, _start), _ in slacks))
+    return [f"{pid} requires {q} to be funded and online no later than {pid}, which cannot be "
+            "met within the horizon and budgets" for pid, q in pairs]
+
+
+# --- exclusive ------------------------------------------------------------------------------
+
+def check_exclusive(instance: Instance, ev: Evaluation) -> list[str]:
+    groups: dict[str, list[str]] = {}
+    for pid in ev.starts:
+        group = instance.projects[pid].exclusive_group if pid in instance.projects else None
+        if group:
+            groups.setdefault(group, []).append(pid)
+    return [f"exclusive group {g!r} has {len(members)} funded: {', '.join(members)}"
+            for g, members in groups.items() if len(members) > 1]
+
+
+def describe_exclusive(instance: Instance, slacks: Slacks) -> list[str]:
+    out = []
+    for group, amount in slacks:
+        members = [p for p, pr in instance.projects.items() if pr.exclusive_group == group]
+        out.append(f"exclusive group {group!r} would need {1 + amount:.0f} funded projects "
+                   f"({', '.join(members)})")
+    return out
+
+
+# --- target ---------------------------------------------------------------------------------
+
+def check_target(instance: Instance, ev: Evaluation) -> list[str]:
+    s = instance.settings
+    if s.target_year is None:
+        return []
+    out = []
+    for name, m in instance.minerals.items():
+        if m.target_china_share is None:
+            continue
+        for t in s.years:
+            share = ev.share_after[name][t]
+            if t >= s.target_year and share > m.target_china_share + TARGET_TOL:
+                out.append(f"{name}: China share {share:.6f} in {t} is above the target "
+                           f"{m.target_china_share:.6f}")
+    return out
+
+
+def describe_target(instance: Instance, slacks: Slacks) -> list[str]:
+    """One phrase per mineral: the years out of reach and the worst shortfall in tonnes."""
+    shortfall: dict[str, list[tuple[int, float]]] = {}
+    for (mineral, year), amount in slacks:
+        shortfall.setdefault(mineral, []).append((year, amount))
+    out = []
+    for mineral, rows in shortfall.items():
+        years = sorted(y for y, _ in rows)
+        worst = max(a for _, a in rows)
+        span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+        target = instance.minerals[mineral].target_china_share
+        out.append(f"{mineral}: the China-share target of {target:.1%} is out of reach in {span} "
+                   f"({len(years)} year{'s' if len(years) > 1 else ''}), by up to {worst:,.0f} t "
+                   "a year of displaced supply")
+    return out
+
+
+# --- min_npv --------------------------------------------------------------------------------
+
+def check_min_npv(instance: Instance, ev: Evaluation) -> list[str]:
+    floor = instance.settings.min_npv_musd
+    if floor is None or ev.npv_musd >= floor - TOL * max(1.0, abs(floor)):
+        return []
+    return [f"NPV {ev.npv_musd:.6f} $M is below the minimum {floor:.6f} $M"]
+
+
+def describe_min_npv(instance: Instance, slacks: Slacks) -> list[str]:
+    floor = instance.settings.min_npv_musd
+    return [f"the NPV would fall {amount:,.1f} $M short of the minimum {floor:,.1f} $M"
+            for _, amount in slacks]
+
+
+# --- risk -----------------------------------------------------------------------------------
+
+def check_risk(instance: Instance, ev: Evaluation) -> list[str]:
+    limit = instance.settings.max_project_risk
+    if limit is None:
+        return []
+    return [f"{pid} has risk {p.risk:g}, above the limit {limit:g}"
+            for pid, p in instance.projects.items() if pid in ev.starts and p.risk > limit]
+
+
+def describe_risk(instance: Instance, slacks: Slacks) -> list[str]:
+    limit = instance.settings.max_project_risk
+    return [f"{pid} (risk {instance.projects[pid].risk:g}) would have to be funded despite the "
+            f"limit {limit:g}" for pid, _ in slacks]
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("must_fund", "the must-fund projects", describe_must_fund, check_must_fund),
+    Family("budget", "the yearly budgets", describe_budget, check_budget),
+    Family("total_budget", "the total budget", describe_total_budget, check_total_budget),
+    Family("dependency", "the dependencies (requires)", describe_dependency, check_dependency),
+    Family("exclusive", "the exclusive groups", describe_exclusive, check_exclusive),
+    Family("target", "the China-share targets", describe_target, check_target),
+    Family("min_npv", "the minimum NPV", describe_min_npv, check_min_npv),
+    Family("risk", "the project risk limit", describe_risk, check_risk),
+)
+BY_NAME = {family.name: family for family in FAMILIES}
+
+
+def structural_violations(instance: Instance, ev: Evaluation) -> list[str]:
+    """What no family covers: unknown projects, start years outside a project's window, money
+    spent outside the horizon."""
+    out = []
+    for pid, start in ev.starts.items():
+        if pid not in instance.projects:
+            out.append(f"unknown project {pid!r} funded")
+        elif start not in allowed_starts(instance, pid):
+            out.append(f"{pid} starts in {start}, outside its allowed start years")
+    for t, amount in ev.spend.items():
+        if t not in ev.budget and amount > TOL:
+            out.append(f"{amount:.6f} $M spent in {t}, outside the horizon")
+    return out
+
+
+def violations(instance: Instance, ev: Evaluation) -> list[str]:
+    """Every contract rule the plan breaks, in words. Empty means the plan is feasible."""
+    out = structural_violations(instance, ev)
+    known = {pid: s for pid, s in ev.starts.items() if pid in instance.projects}
+    if len(known) < len(ev.starts):
+        return out  # the family checks read projects by id
+    for family in FAMILIES:
+        out += family.check(instance, ev)
+    return out
