@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) bench/validate_bench.py
 	$(PY) bench/simulate_bench.py
 	$(PY) bench/tradeoffs_bench.py
+	$(PY) bench/report_bench.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -29,6 +29,12 @@ LABEL_PT = 8.0  # tick and legend labels, points
 TITLE_PT = 9.5
 MAX_LABEL_CHARS = 38  # longer project names are shortened with an ellipsis on the Gantt axis
 ROW_IN = 0.21  # height of one Gantt row, inches (15 pt: room for an 8 pt label)
+# Large portfolios: a list of up to FULL_LIST_MAX projects is shown in full (Gantt rows, the
+# memo's tables); a longer one shows the TOP_PROJECTS largest by capex (the memo sums the rest in
+# one row), so a chart's height and a memo's length stay bounded whatever the portfolio's size.
+FULL_LIST_MAX = 40
+TOP_PROJECTS = 25
+MAX_MINERAL_PANELS = 12  # China-share panels: at most 4 rows of 3
 
 # Colours that stay distinct in greyscale print (light against dark), with hatching as backup.
 BUILD_COLOUR = "#f2b36b"  # light orange: build years (capital spent, nothing delivered)
@@ -95,6 +101,32 @@ def binding_years(result: Result) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Large portfolios
+
+
+def largest_by_capex(ids: Sequence[str], capex: Mapping[str, float]) -> list[str]:
+    """The projects of ``ids`` to list by name: all of them when there are at most
+    :data:`FULL_LIST_MAX`, else the :data:`TOP_PROJECTS` with the largest ``capex`` ($M; ties:
+    the earlier in ``ids``). Either way in the order of ``ids``."""
+    if len(ids) <= FULL_LIST_MAX:
+        return list(ids)
+    keep = set(sorted(ids, key=lambda pid: -capex[pid])[:TOP_PROJECTS])
+    return [pid for pid in ids if pid in keep]
+
+
+def gantt_projects(result: Result) -> list[str]:
+    """The funded projects the timeline shows, in start order: all, or in a large portfolio the
+    :data:`TOP_PROJECTS` largest by capex (see :func:`largest_by_capex`)."""
+    return largest_by_capex(result.funded_ids, result.evaluation.capex)
+
+
+def mineral_panels(result: Result) -> list[str]:
+    """The minerals the China-share chart draws: the first :data:`MAX_MINERAL_PANELS` in
+    workbook order."""
+    return list(result.instance.minerals)[:MAX_MINERAL_PANELS]
+
+
+# ---------------------------------------------------------------------------------------------
 # Timeline (Gantt)
 
 
@@ -115,9 +147,11 @@ def project_spans(result: Result, project_id: str) -> tuple[tuple[int, int], tup
 def timeline_figure(result: Result) -> Figure:
     """Gantt chart of the funded projects: one row per project (start order, first at the top),
     build years light, operating years dark, x axis first_year to the horizon end. The height
-    grows with the number of rows so that 40 labels never overlap."""
+    grows with the number of rows so that 40 labels never overlap; above
+    :data:`FULL_LIST_MAX` funded projects only the :data:`TOP_PROJECTS` largest by capex are
+    drawn (:func:`gantt_projects`), and the title says so."""
     s = result.instance.settings
-    ids = result.funded_ids
+    ids = gantt_projects(result)
     n = max(len(ids), 1)
     fig = new_figure(WIDTH_IN, 1.45 + ROW_IN * n)
     ax = fig.add_subplot()
@@ -138,8 +172,7 @@ def timeline_figure(result: Result) -> Figure:
     ax.set_axisbelow(True)
     ax.set_xlabel("Year", fontsize=LABEL_PT)
     ax.set_ylabel("Funded project", fontsize=LABEL_PT)
-    ax.set_title("Build and operating years of the funded projects", fontsize=TITLE_PT,
-                 loc="left")
+    ax.set_title(gantt_title(len(ids), len(result.starts)), fontsize=TITLE_PT, loc="left")
     if not ids:
         ax.text(0.5, 0.5, "No project is funded", transform=ax.transAxes, ha="center",
                 va="center", fontsize=TITLE_PT)
@@ -148,6 +181,14 @@ def timeline_figure(result: Result) -> Figure:
                         Patch(facecolor=OPERATE_COLOUR, label="operating years (delivering)")],
                loc="outside lower center", ncols=2, fontsize=LABEL_PT, frameon=False)
     return fig
+
+
+def gantt_title(shown: int, funded: int) -> str:
+    """The Gantt chart's title; it names the selection when not every project is drawn."""
+    if shown == funded:
+        return "Build and operating years of the funded projects"
+    return (f"Build and operating years of the {shown} largest of the {funded:,} funded projects "
+            "by capex")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,10 +291,11 @@ def cumulative_panel(ax, result: Result, years: list[int], binding: set[int]) ->
 def china_share_figure(result: Result) -> Figure:
     """One panel per mineral: China's share of US demand without the plan (dashed) and with it
     (solid), and the target (horizontal line from target_year) where one is set. Shares in
-    percent, years on the x axis."""
+    percent, years on the x axis. At most :data:`MAX_MINERAL_PANELS` minerals are drawn (the
+    first in workbook order, :func:`mineral_panels`); the figure's title then says how many."""
     inst, ev = result.instance, result.evaluation
     s = inst.settings
-    names = list(inst.minerals)
+    names = mineral_panels(result)
     cols = 1 if len(names) <= 1 else 2 if len(names) <= 4 else 3
     rows = max(1, math.ceil(len(names) / cols))
     fig = new_figure(WIDTH_IN, 0.6 + 2.3 * rows)
@@ -290,6 +332,9 @@ def china_share_figure(result: Result) -> Figure:
     if legend:
         fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center",
                    ncols=len(legend), fontsize=LABEL_PT, frameon=False)
+    if len(names) < len(inst.minerals):
+        fig.suptitle(f"The first {len(names)} of {len(inst.minerals):,} minerals, in workbook "
+                     "order", fontsize=TITLE_PT, x=0.01, ha="left")
     return fig
 
 

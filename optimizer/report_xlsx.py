@@ -94,18 +94,24 @@ def write_grid(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence
                *, first_row: int = 1) -> int:
     """Write a header row and data rows with per-column number formats; return the last row.
 
-    Strings are written as text (never formulas); non-finite numbers as blanks or text.
+    Strings are written as text (never formulas); non-finite numbers as blanks or text. Column
+    widths follow the longest value, as :func:`fit_column_widths` sets them, but are measured
+    while writing: reading every cell back (with its style) costs as much as writing it.
     """
-    write_header(ws, [header for header, _fmt, _note in columns], row=first_row)
+    headers = [header for header, _fmt, _note in columns]
+    write_header(ws, headers, row=first_row)
     for col, (_header, _fmt, note) in enumerate(columns, start=1):
         if note:
             add_note(ws.cell(row=first_row, column=col), note)
+    longest = [wrapped_length(header) for header in headers]
     row_index = first_row
     for row_index, values in enumerate(rows, start=first_row + 1):
         for col, (value, (_header, fmt, _note)) in enumerate(zip(values, columns), start=1):
-            write_cell(ws, row_index, col, cell_value(value), fmt)
+            value = cell_value(value)
+            write_cell(ws, row_index, col, value, fmt)
+            longest[col - 1] = max(longest[col - 1], shown_length(value))
     freeze_header(ws, first_row)
-    fit_column_widths(ws)
+    set_column_widths(ws, [column_width(n) for n in longest])
     return row_index
 
 
@@ -455,20 +461,31 @@ def shown_length(value: Any) -> int:
     return len(str(value))
 
 
+def wrapped_length(text: Any) -> int:
+    """Characters a wrapped cell (a header) needs: half its length, but at least its longest
+    word."""
+    text = str(text)
+    words = max((len(word) for word in text.split()), default=0)
+    return max(words, math.ceil(len(text) / 2))
+
+
+def column_width(longest: int, max_width: int = MAX_WIDTH) -> int:
+    """Width of a column (Excel characters) whose longest value takes ``longest`` characters."""
+    return min(max(longest + 2, MIN_WIDTH), max_width)
+
+
 def fit_column_widths(ws: Worksheet, max_width: int = MAX_WIDTH) -> None:
     """Widths from the longest value of each column (Excel characters). A wrapped cell (the
-    header) counts half its length, but at least its longest word."""
+    header) counts as :func:`wrapped_length`."""
     widths = []
     for column in ws.iter_cols(min_row=1, max_row=ws.max_row):
         longest = 0
         for cell in column:
             if cell.alignment is not None and cell.alignment.wrap_text and cell.value is not None:
-                text = str(cell.value)
-                words = max((len(word) for word in text.split()), default=0)
-                longest = max(longest, words, math.ceil(len(text) / 2))
+                longest = max(longest, wrapped_length(cell.value))
             else:
                 longest = max(longest, shown_length(cell.value))
-        widths.append(min(max(longest + 2, MIN_WIDTH), max_width))
+        widths.append(column_width(longest, max_width))
     set_column_widths(ws, widths)
 
 

@@ -8,6 +8,11 @@ the others, Budget sensitivity, then the optional analyses present in ``result.a
 Carlo), Scenarios, Near-optimal alternatives), any other list-of-dict analysis as a generic table,
 and last Assumptions and provenance.
 
+A large portfolio keeps the memo short: a list of more than ``charts.FULL_LIST_MAX`` projects
+(funded, left out, funded in some scenarios) shows the ``charts.TOP_PROJECTS`` largest by capex
+(or the first, for lists without capex) and sums or counts the rest in one row, and the text
+names the results.xlsx sheet holding the full list.
+
 A later analysis adds a section with one :class:`OptionalSection` entry: by default its list of
 dicts is shown as a titled table; ``build`` may supply its own blocks and ``chart`` a figure.
 """
@@ -23,7 +28,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from .. import __version__, charts
 from ..evaluate import TOL
-from ..report_xlsx import OBJECTIVE_WORDS, spend_rows
+from ..report_xlsx import OBJECTIVE_WORDS, PORTFOLIO, REJECTED, sheet_title, spend_rows
 from ..results import Result
 from . import text as fmt
 from .model import Block, Bullets, Document, Figure, Paragraph, Section, Table, sanitize
@@ -66,7 +71,7 @@ def build_document(result: Result, charts: Mapping[str, Path] | None = None,
     sections += optional_sections(ctx)
     sections.append(provenance(ctx))
     inst, s = result.instance, result.instance.settings
-    subtitle = (f"{inst.name}: {len(inst.projects)} candidate projects, {len(inst.minerals)} "
+    subtitle = (f"{inst.name}: {len(inst.projects):,} candidate projects, {len(inst.minerals):,} "
                 f"minerals, {s.first_year}\u2013{s.last_year}. Objective: "
                 f"{OBJECTIVE_WORDS.get(s.objective, s.objective)}. Run "
                 f"{ctx.run_time.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC.")
@@ -131,8 +136,8 @@ def what_to_fund(result: Result) -> str:
     named = [f"{label(result, p)} in {result.starts[p]}" for p in funded[:FIRST_NAMED]]
     rest = funded[FIRST_NAMED:]
     if rest:
-        named.append(f"{len(rest)} more starting through {max(result.starts[p] for p in rest)}")
-    return (f"Fund {len(funded)} of the {total} candidate projects ({kinds}), starting with "
+        named.append(f"{len(rest):,} more starting through {max(result.starts[p] for p in rest)}")
+    return (f"Fund {len(funded):,} of the {total:,} candidate projects ({kinds}), starting with "
             f"{fmt.join_words(named)}.")
 
 
@@ -164,26 +169,39 @@ def china_sentence(ctx: MemoContext) -> str:
 
 
 def portfolio(ctx: MemoContext) -> Section:
-    """Table of the funded projects in start order, with a total row."""
+    """Table of the funded projects in start order, with a total row. A large portfolio (more
+    than ``charts.FULL_LIST_MAX`` funded) lists the ``charts.TOP_PROJECTS`` largest by capex and
+    sums the others in one row; the full list is in results.xlsx."""
     result = ctx.result
     inst, ev, s = result.instance, result.evaluation, result.instance.settings
     funded = result.funded_ids
     if not funded:
         return Section("portfolio", "The portfolio", (Paragraph("No project is funded."),))
+    shown = charts.largest_by_capex(funded, ev.capex)
     rows = []
-    for pid in funded:
+    for pid in shown:
         p = inst.projects[pid]
         rows.append((label(result, pid), p.kind, p.country, p.mineral, str(result.starts[pid]),
                      str(ev.online[pid]), fmt.amount(ev.capex[pid]), fmt.amount(p.npv_musd),
                      f"{p.risk:.2f}"))
+    rest = others(funded, shown)
+    if rest:
+        rows.append((f"Other {fmt.plural(len(rest), 'funded project')}", "", "", "",
+                     fmt.year_span(result.starts[p] for p in rest),
+                     fmt.year_span(ev.online[p] for p in rest),
+                     fmt.amount(sum(ev.capex[p] for p in rest)),
+                     fmt.amount(sum(inst.projects[p].npv_musd for p in rest)), ""))
     footer = (f"Total: {fmt.plural(len(funded), 'project')}", "", "", "", "", "",
               fmt.amount(sum(ev.capex[p] for p in funded)),
               fmt.amount(sum(inst.projects[p].npv_musd for p in funded)), "")
+    caption = ("Funded projects, in order of start year" if not rest else
+               f"The {len(shown)} largest funded projects by capex, in order of start year, and "
+               f"the other {len(rest):,} in one row")
     table = Table(
         header=("Project", "Kind", "Country", "Mineral", "Start", "Online", "Capex $M", "NPV $M",
                 "Risk"),
         rows=tuple(rows), align=("left",) * 4 + ("right",) * 5,
-        caption="Funded projects, in order of start year", footer=footer,
+        caption=caption, footer=footer,
     )
     note = Paragraph(
         f"Start: the year capital is first spent. Online: the first year of deliveries. Capex at "
@@ -191,7 +209,24 @@ def portfolio(ctx: MemoContext) -> Section:
         f"start year; discounted to {s.first_year} the funded projects' NPVs sum to "
         f"{fmt.money(ev.npv_musd)}, the portfolio NPV. Risk is the workbook's score from 0 to 1.",
         style="note")
-    return Section("portfolio", "The portfolio", (table, note))
+    blocks: list[Block] = [table, note]
+    if rest:
+        blocks.insert(0, Paragraph(shortened_list(len(shown), len(funded), "funded projects",
+                                                  PORTFOLIO)))
+    return Section("portfolio", "The portfolio", tuple(blocks))
+
+
+def others(ids: Sequence[str], shown: Sequence[str]) -> list[str]:
+    """The projects of ``ids`` not in ``shown``, in the order of ``ids``."""
+    kept = set(shown)
+    return [pid for pid in ids if pid not in kept]
+
+
+def shortened_list(shown: int, total: int, what: str, sheet: str) -> str:
+    """The sentence that says a list is cut: which projects it shows and where the rest are."""
+    return (f"The table lists the {shown} largest by capex of the {total:,} {what}; the other "
+            f"{total - shown:,} are summed in one row. The full list is in results.xlsx, sheet "
+            f"{sheet}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,19 +239,35 @@ def timeline(ctx: MemoContext) -> Section:
     if not result.funded_ids:
         return Section("timeline", "Timeline", (Paragraph("No project is funded, so there is no "
                                                           "timeline."),))
-    late = [label(result, p) for p in result.funded_ids
-            if result.evaluation.online[p] > s.last_year]
+    funded = result.funded_ids
+    shown = charts.gantt_projects(result)
+    late = [p for p in funded if result.evaluation.online[p] > s.last_year]
+    rows = "One row per funded project"
+    caption = "Build years (light) and operating years (dark) of each funded project"
+    if len(shown) < len(funded):
+        rows = (f"One row for each of the {len(shown)} largest funded projects by capex (of "
+                f"{len(funded):,}; all are listed in results.xlsx, sheet {PORTFOLIO})")
+        caption = (f"Build years (light) and operating years (dark) of the {len(shown)} largest "
+                   f"of the {len(funded):,} funded projects by capex")
     blocks: list[Block] = [Paragraph(
-        f"One row per funded project, from {s.first_year} to the end of {s.last_year}: light bars "
+        f"{rows}, from {s.first_year} to the end of {s.last_year}: light bars "
         f"are build years (capital is spent, nothing is delivered), dark bars are operating years "
         f"(deliveries count toward US supply). Bars stop at the horizon end.")]
     if late:
         blocks.append(Paragraph(
             f"Online only after {s.last_year}, so delivering nothing within the horizon: "
-            f"{fmt.join_words(late)}.", style="note"))
-    blocks += figure(ctx, "timeline", "Build years (light) and operating years (dark) of each "
-                     "funded project", "Gantt chart of the funded projects")
+            f"{named_list(result, late)}.", style="note"))
+    blocks += figure(ctx, "timeline", caption, "Gantt chart of the funded projects")
     return Section("timeline", "Timeline", tuple(blocks))
+
+
+def named_list(result: Result, ids: Sequence[str]) -> str:
+    """Projects as words: every label, or in a large portfolio the first
+    ``charts.TOP_PROJECTS`` and a count of the rest."""
+    if len(ids) <= charts.FULL_LIST_MAX:
+        return fmt.join_words([label(result, p) for p in ids])
+    named = [label(result, p) for p in ids[:charts.TOP_PROJECTS]]
+    return fmt.join_words([*named, f"{len(ids) - len(named):,} more"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,8 +363,13 @@ def china_reliance(ctx: MemoContext) -> Section:
         "the target year. \"Target met from\" is the first year from which the share stays at or "
         "below the target to the horizon end.")
     blocks: list[Block] = [intro]
-    blocks += figure(ctx, "china_share", "China's share of US demand without the plan (dashed) "
-                     "and with it (solid), per mineral", "Line charts of China share per mineral")
+    caption = ("China's share of US demand without the plan (dashed) and with it (solid), per "
+               "mineral")
+    drawn = len(charts.mineral_panels(result))
+    if drawn < len(inst.minerals):
+        caption += (f"; the first {drawn} of the {len(inst.minerals):,} minerals, in workbook "
+                    "order (the table lists them all)")
+    blocks += figure(ctx, "china_share", caption, "Line charts of China share per mineral")
     blocks.append(table)
     return Section("china", "China reliance", tuple(blocks))
 
@@ -339,34 +395,69 @@ def why_not(ctx: MemoContext) -> Section:
         reasons = {}
     else:
         blocks.append(Paragraph(
-            f"{len(rejected)} of the {len(inst.projects)} candidate projects "
+            f"{len(rejected):,} of the {len(inst.projects):,} candidate projects "
             f"{'is' if len(rejected) == 1 else 'are'} left out. For each, the reason comes from "
             "re-solving the plan with that project forced in."))
     note = analyses.get("why_not_note")
     if note:
         blocks.append(Paragraph(str(note), style="note"))
+    capex = {pid: inst.projects[pid].capex(s.capex_basis) for pid in rejected}
+    shown = charts.largest_by_capex(rejected, capex)
+    if len(shown) < len(rejected):
+        blocks.append(Paragraph(shortened_list(len(shown), len(rejected), "projects left out",
+                                               REJECTED) + " It gives the reason for each."))
+    blocks.append(rejected_table(result, reasons, shown, capex))
+    return Section("why_not", "Why not the others", tuple(blocks))
+
+
+def rejected_table(result: Result, reasons: Mapping[str, Any], shown: Sequence[str],
+                   capex: Mapping[str, float]) -> Table:
+    """The projects left out, in workbook order, with their reasons: the ``shown`` ones by
+    name; when that is not all of them, the others summed in one row and a total row. ``capex``:
+    project -> capex at the capex basis, $M."""
+    inst, s = result.instance, result.instance.settings
+    rejected = result.rejected_ids
     has_loss = any(isinstance(reasons.get(p), Mapping) and reasons[p].get("objective_loss")
                    is not None for p in rejected)
     unit = fmt.objective_unit(s.objective)
     rows = []
-    for pid in rejected:
+    for pid in shown:
         p = inst.projects[pid]
         entry = reasons.get(pid)
         reason = reason_text(entry)
-        row = [label(result, pid), p.kind, p.mineral, fmt.amount(p.capex(s.capex_basis)),
+        row = [label(result, pid), p.kind, p.mineral, fmt.amount(capex[pid]),
                fmt.amount(p.npv_musd), reason]
         if has_loss:
             loss = entry.get("objective_loss") if isinstance(entry, Mapping) else None
             row.insert(5, fmt.objective_cell(loss, s.objective))
         rows.append(tuple(row))
+    rest = others(rejected, shown)
+    footer = None
+    if rest:
+        rows.append(summed_row(f"Other {fmt.plural(len(rest), 'project')} left out", rest,
+                               capex, result, has_loss, f"see results.xlsx, sheet {REJECTED}"))
+        footer = summed_row(f"Total: {fmt.plural(len(rejected), 'project')}", rejected, capex,
+                            result, has_loss, "")
     header = ["Project", "Kind", "Mineral", "Capex $M", "NPV $M", "Reason"]
     align = ["left", "left", "left", "right", "right", "left"]
     if has_loss:
         header.insert(5, f"Objective lost if forced in ({unit})")
         align.insert(5, "right")
-    blocks.append(Table(tuple(header), tuple(rows), tuple(align),  # type: ignore[arg-type]
-                        caption="Projects left out, in workbook order"))
-    return Section("why_not", "Why not the others", tuple(blocks))
+    caption = ("Projects left out, in workbook order" if not rest else
+               f"The {len(shown)} largest projects left out by capex, in workbook order, and the "
+               f"other {len(rest):,} in one row")
+    return Table(tuple(header), tuple(rows), tuple(align),  # type: ignore[arg-type]
+                 caption=caption, footer=footer)
+
+
+def summed_row(title: str, ids: Sequence[str], capex: Mapping[str, float], result: Result,
+               has_loss: bool, reason: str) -> tuple[str, ...]:
+    """A row of the rejected table summing the capex and NPV ($M) of ``ids``."""
+    row = [title, "", "", fmt.amount(sum(capex[p] for p in ids)),
+           fmt.amount(sum(result.instance.projects[p].npv_musd for p in ids)), reason]
+    if has_loss:
+        row.insert(5, "")
+    return tuple(row)
 
 
 def reason_text(entry: Any) -> str:
@@ -1040,13 +1131,18 @@ def scenarios(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
     if every:
         blocks.append(Paragraph(
             f"Robust choices, funded in {scope}: "
-            f"{fmt.join_words([scenario_label(result, p) for p in every])}."))
+            f"{fmt.join_words(first_labels(result, every))}."))
     elif projects:
         blocks.append(Paragraph(f"No project is funded in {scope}."))
     if some:
         blocks.append(Paragraph("Funded in some scenarios only (the scenarios that fund it):"))
-        blocks.append(Bullets(tuple(f"{scenario_label(result, p)}: {p.get('scenarios', '')}"
-                                    for p in some)))
+        items = [f"{scenario_label(result, p)}: {p.get('scenarios', '')}"
+                 for p in some[:charts.FULL_LIST_MAX]]
+        if len(some) > charts.FULL_LIST_MAX:
+            items[charts.TOP_PROJECTS:] = [
+                f"{len(some) - charts.TOP_PROJECTS:,} more: the full list is in results.xlsx, "
+                f"sheet {SCENARIO_SHEET}"]
+        blocks.append(Bullets(tuple(items)))
     elif every:
         blocks.append(Paragraph("No project is funded in some scenarios only: the scenarios "
                                 "agree on which projects to fund."))
@@ -1056,6 +1152,18 @@ def scenarios(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
             f"{'that scenario counts' if len(failed) == 1 else 'those scenarios count'} in "
             "neither list.", style="note"))
     return tuple(blocks)
+
+
+SCENARIO_SHEET = sheet_title("scenario_projects", ())  # its sheet in results.xlsx
+
+
+def first_labels(result: Result, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The labels of scenario-project ``rows``: all, or beyond ``charts.FULL_LIST_MAX`` the
+    first ``charts.TOP_PROJECTS`` and "N more (results.xlsx, sheet Scenario projects)"."""
+    if len(rows) <= charts.FULL_LIST_MAX:
+        return [scenario_label(result, r) for r in rows]
+    named = [scenario_label(result, r) for r in rows[:charts.TOP_PROJECTS]]
+    return [*named, f"{len(rows) - len(named):,} more (results.xlsx, sheet {SCENARIO_SHEET})"]
 
 
 def scenario_label(result: Result, row: Mapping[str, Any]) -> str:

@@ -100,16 +100,16 @@ def add_table(word, table: Table) -> None:
     widths = column_widths_cm(rows)
     for column, width in zip(grid.columns, widths):
         column.width = Cm(width)
-    for r, values in enumerate(rows):
-        row = grid.rows[r]
+    # one pass over the rows, one cells list per row: indexing grid.rows or row.cells per cell
+    # rebuilds those lists each time, which is quadratic in the number of rows
+    for r, (row, values) in enumerate(zip(grid.rows, rows)):
         keep_row_on_one_page(row)
         is_header = r == 0
         is_footer = table.footer is not None and r == len(rows) - 1
         emphasised = not is_header and not is_footer and (r - 1) in table.emphasis
         if is_header:
             repeat_as_header(row)
-        for c, value in enumerate(values):
-            cell = row.cells[c]
+        for c, (cell, value) in enumerate(zip(row.cells, values)):
             cell.width = Cm(widths[c])
             paragraph = cell.paragraphs[0]
             paragraph.alignment = ALIGN.get(table.align[c], WD_ALIGN_PARAGRAPH.LEFT)

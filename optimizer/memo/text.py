@@ -101,8 +101,17 @@ def objective_cell(value: float | None, objective: str) -> str:
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """"1 plant", "3 plants"."""
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+    """"1 plant", "3 plants", "1,843 plants"."""
+    return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+def year_span(years: Iterable[int]) -> str:
+    """The first and last of ``years``: "2027\u20132035", or "2031" when they are one year."""
+    years = list(years)
+    if not years:
+        return MISSING
+    first, last = min(years), max(years)
+    return str(first) if first == last else f"{first}\u2013{last}"
 
 
 def join_words(items: Sequence[str], last: str = "and") -> str:
