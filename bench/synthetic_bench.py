@@ -130,7 +130,7 @@ def measure(instance: Instance, solver: str, time_limit_s: float, mip_gap: float
     if raw.status in ("optimal", "feasible"):
         value = pulp.value(model.objective_expr)
         try:
-            ev = verify(instance, decision(model), float(value))
+            ev = verify(instance, decision(model), float(value), proven=raw.status == "optimal")
             objective = f"{ev.objective_value(instance.settings.objective):.2f}"
         except VerificationError as exc:
             objective = f"REJECTED ({exc})"

@@ -20,7 +20,7 @@ SLACK_TOL = 1e-6
 def explain_infeasibility(instance: Instance, solver: str = "highs",
                           time_limit_s: float = 60.0) -> list[str]:
     """Plain sentences naming the constraints that conflict, with amounts."""
-    from .solve import run_solver  # solve imports this module lazily; avoid a cycle
+    from .solvers import run_solver  # not from .solve, which imports this module: no cycle
 
     reasons = _static_reasons(instance)
     rows = build_model(instance).rows

@@ -2,7 +2,7 @@
 
 The command line turns SIGTERM into :class:`Terminated`, a kind of KeyboardInterrupt, so that one
 path handles both: every step that made something removes it on the way out (see
-:mod:`optimizer.outputs`), solves are cancelled (see :mod:`optimizer.solve`), worker processes are
+:mod:`optimizer.outputs`), solves are cancelled (see :mod:`optimizer.solvers`), worker processes are
 stopped (see :mod:`optimizer.resolve`), and the command line says that nothing was written.
 A short critical step (moving a finished folder into place) holds both signals back with
 :func:`signals_held`; they are delivered right after it.
@@ -75,7 +75,8 @@ def _deliver(signum: int, handler) -> None:
 
 def worker_signals() -> None:
     """Process-pool worker initializer: the parent decides when a worker stops, so Ctrl-C at the
-    terminal (sent to the whole process group) does not print a traceback from each worker, and
-    SIGTERM ends a worker at once."""
+    terminal (sent to the whole process group) does not print a traceback from each worker; the
+    parent's SIGTERM raises :class:`Terminated` in the worker, so that a running solve stops its
+    solver (a CBC child process above all) before the worker ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _raise_terminated)

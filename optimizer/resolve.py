@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
@@ -18,6 +19,8 @@ from .instance import Instance
 from .interrupts import worker_signals
 from .results import Result
 from .solve import solve
+
+STOP_GRACE_S = 3.0  # seconds a worker has to stop its solver after SIGTERM before it is killed
 
 
 def default_workers() -> int:
@@ -58,11 +61,15 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     does not wait for solves that may run to their time limit."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
     pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:  # SIGTERM first: a worker stops its solver's child process
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
     for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
-    for process in processes:
-        process.join(timeout=5)
+            process.join(timeout=5)
 
 
 def try_solve(instance: Instance, solver: str | None, time_limit_s: float | None,
