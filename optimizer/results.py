@@ -57,6 +57,22 @@ class Result:
         return self.evaluation.objective_value(self.instance.settings.objective)
 
     @property
+    def objective_note(self) -> str:
+        """Said when a plan that is not proven optimal was valued by the solver's model below its
+        true worth (its displaced tonnes not pushed up to its deliveries when the time limit
+        came): the plan is worth the value recomputed from the decision, which is the one
+        reported. Empty otherwise."""
+        model = self.info.model_objective
+        if self.info.status == "optimal" or model is None:
+            return ""
+        value = self.objective_value
+        if value - model <= 1e-6 * max(1.0, abs(value)):
+            return ""
+        return (f"The solver stopped at its time limit with its model counting {model:,.6g} for "
+                f"this plan; recomputed from the decision the plan is worth {value:,.6g}, the "
+                "value reported here.")
+
+    @property
     def funded_ids(self) -> list[str]:
         """Funded projects in start-year order, then workbook order."""
         order = {pid: i for i, pid in enumerate(self.instance.projects)}
@@ -93,6 +109,8 @@ class Result:
             "status_words": info.status_words,
             "objective": s.objective,
             "objective_value": self.objective_value,
+            "model_objective": info.model_objective,
+            "objective_note": self.objective_note,
             "npv_musd": ev.npv_musd,
             "security_share_years": ev.security,
             "security_premium_musd": ev.premium_musd,

@@ -44,6 +44,7 @@ def result_summary(result: Result) -> str:
         f"Status: {info.status_words} ({info.solver}, {info.solve_seconds:.2f} s, gap {gap}).",
         f"Objective ({s.objective}): {result.objective_value:,.3f} {unit}; NPV {ev.npv_musd:,.1f} $M; "
         f"capital {ev.total_capex:,.1f} $M; {len(result.starts)} of {len(inst.projects)} funded.",
+        *([result.objective_note] if result.objective_note else []),
         "",
     ]
     rows = []

@@ -342,7 +342,13 @@ def test_a_time_limited_plan_is_reported_at_its_recomputed_worth(monkeypatch):
     assert result.info.model_objective < result.objective_value - 1.0
     assert result.objective_value == pytest.approx(
         evaluate(result.instance, result.starts).objective_value("weighted"))
-    assert result.to_json()["objective_value"] == result.objective_value
+    doc = result.to_json()
+    assert doc["objective_value"] == result.objective_value
+    assert doc["model_objective"] == result.info.model_objective
+    assert "recomputed from the decision" in doc["objective_note"]
+    from optimizer.summary import result_summary
+
+    assert result.objective_note in result_summary(result)
 
 
 def test_an_optimal_plan_the_model_undercounted_is_refused(monkeypatch):
