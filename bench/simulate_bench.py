@@ -16,7 +16,7 @@ import numpy as np
 from optimizer.evaluate import allowed_starts, evaluate
 from optimizer.instance import Instance, Mineral, Project, Settings
 from optimizer.results import Result, SolveInfo
-from optimizer.simulate import simulate
+from optimizer.analyses.simulate import simulate
 
 FIRST, HORIZON, N_PROJECTS = 2026, 25, 40
 

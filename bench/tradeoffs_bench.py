@@ -10,8 +10,9 @@ import argparse
 import time
 from pathlib import Path
 
-from optimizer.frontier import trace_frontier
-from optimizer.simulate import simulate
+from optimizer.analyses.frontier import trace_frontier
+from optimizer.resolve import Parallel
+from optimizer.analyses.simulate import simulate
 from optimizer.solve import solve
 from optimizer.validate import load_instance
 
@@ -35,7 +36,8 @@ def main() -> None:
           f"{len(result.starts)} funded")
 
     t0 = time.perf_counter()
-    front = trace_frontier(instance, args.points, workers=args.workers, progress=False)
+    front = trace_frontier(instance, args.points,
+                           parallel=Parallel(workers=args.workers, progress=False)).points
     t_front = time.perf_counter() - t0
     print(f"frontier, {args.points} bounds: {t_front:.2f} s, {len(front)} non-dominated points")
     for p in front:

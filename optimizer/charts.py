@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .report_xlsx import is_binding
+from .tables import is_binding
 from .results import Result
 
 DPI = 150
@@ -350,7 +350,7 @@ TOL_SECURITY = 1e-9  # share-years
 def frontier_points(result: Result) -> list[dict]:
     """The frontier rows of ``result.analyses["frontier"]`` that have both criteria, in the
     analysis's order (by China reliance removed)."""
-    rows = result.analyses.get("frontier") or []
+    rows = result.analyses.tables().get("frontier") or []
     return [r for r in rows if isinstance(r, Mapping)
             and isinstance(r.get("npv_musd"), (int, float))
             and isinstance(r.get("security_share_years"), (int, float))]
@@ -439,7 +439,7 @@ def simulation_figure(result: Result) -> Figure:
     (``result.analyses["simulation_histogram"]``), one panel each, share of draws on the y axis,
     with the P10 and P90 (dotted), the P50 (dashed) and the planned value (red) of
     ``simulation_summary`` where present."""
-    analyses = result.analyses
+    analyses = result.analyses.tables()
     bins = [r for r in analyses.get("simulation_histogram") or [] if isinstance(r, Mapping)]
     summary = {r.get("measure"): r for r in analyses.get("simulation_summary") or []
                if isinstance(r, Mapping)}

@@ -152,6 +152,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     from .outputs import check_destination, claim, default_out_dir
     from .pipeline import run_solve
+    from .resolve import Parallel, SolveOptions
     from .summary import result_summary
     from .validate import load_instance
 
@@ -164,11 +165,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
         for w in instance.warnings:
             print(f"warning: {w}", file=sys.stderr)
         points = args.points if args.command == "frontier" else args.frontier
+        options = SolveOptions(solver=args.solver, time_limit_s=args.time_limit,
+                               mip_gap=args.mip_gap)
         result, written = run_solve(
-            instance, out_dir, solver=args.solver, time_limit_s=args.time_limit,
-            mip_gap=args.mip_gap, force=args.force, sensitivity=not args.no_sensitivity,
-            workers=args.workers, frontier_points=points, alternatives=args.alternatives,
-            simulate_draws=args.simulate, protect=protect)
+            instance, out_dir, options, Parallel(workers=args.workers), force=args.force,
+            sensitivity=not args.no_sensitivity, frontier_points=points,
+            alternatives=args.alternatives, simulate_draws=args.simulate, protect=protect)
     print(result_summary(result))
     print(f"\nWrote {written}/")
     memo = written / "memo.html"
@@ -187,11 +189,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         check_destination(folder, force=True)  # refuses a folder holding anything not ours
         result = load_result(folder, workbook=args.workbook)
         protect = (result.instance.source_path,) if result.instance.source_path else ()
-        analyses = dict(result.analyses)
-        analyses.update(simulation_tables(result, args.draws))
-        result = replace(result, analyses=analyses)
+        sim = simulation_tables(result, args.draws)
+        result = replace(result, analyses=replace(result.analyses, simulation=sim))
         write_run(result, folder, writers(), force=True, protect=protect)
-    rows = analyses.get("simulation_summary", [])
+    rows = sim.by_key.get("simulation_summary", [])
     for row in rows:
         print(f"{row['measure']}: P10 {row['p10']:,.1f}  P50 {row['p50']:,.1f}  "
               f"P90 {row['p90']:,.1f}")

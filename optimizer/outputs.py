@@ -23,10 +23,12 @@ import os
 import re
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from .analyses import Analyses
 from .interrupts import signals_held
 from .results import Result
 
@@ -373,4 +375,55 @@ def load_result(folder: Path, workbook: str | Path | None = None) -> Result:
     if doc.get("input_sha256") and digest != doc["input_sha256"]:
         raise ValueError(f"{source} has changed since the solve (SHA-256 {digest[:12]}... differs "
                          f"from {doc['input_sha256'][:12]}...); solve it again")
-    return Result.from_json(doc, load_instance(source))
+    result = Result.from_json(doc, load_instance(source))
+    return replace(result, analyses=read_analyses(doc))
+
+
+def read_analyses(doc: Mapping[str, Any]) -> Analyses:
+    """The analyses a results.json holds, typed again: the one place that reads them back.
+
+    The keys read are those ``doc["analyses"]`` lists (every key when it has no such list: a
+    mapping of analysis tables alone). A table that is not what its analysis writes, and any key
+    no analysis writes, is kept in ``Analyses.extra`` as found."""
+    from .analyses.alternatives import Alternatives
+    from .analyses.frontier import BudgetLadder, Frontier
+    from .analyses.scenarios import RobustPrice, ScenarioComparison
+    from .analyses.sensitivity import BudgetSensitivity
+    from .analyses.simulate import TABLE_KEYS, SimulationTables
+    from .analyses.whynot import WhyNot
+
+    keys = list(doc["analyses"]) if "analyses" in doc else list(doc)
+    tables = {k: doc[k] for k in keys if k in doc}
+    extra: dict[str, Any] = {}
+
+    def rows(key: str) -> tuple | None:
+        value = tables.pop(key, None)
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)) and all(isinstance(r, Mapping) for r in value):
+            return tuple(value)
+        extra[key] = value
+        return None
+
+    found: dict[str, Any] = {"sensitivity_skipped": bool(tables.pop("sensitivity_skipped", False))}
+    if (robust := rows("robust")) is not None:
+        found["robust"] = RobustPrice(robust)
+    if (scenarios := rows("scenarios")) is not None:
+        found["scenarios"] = ScenarioComparison(scenarios, rows("scenario_projects") or ())
+    if isinstance(tables.get("why_not"), Mapping):
+        found["why_not"] = WhyNot(dict(tables.pop("why_not")), str(tables.pop("why_not_note", "")
+                                                                    or ""))
+    if (sensitivity := rows("sensitivity")) is not None:
+        found["sensitivity"] = BudgetSensitivity(sensitivity)
+    if (frontier := rows("frontier")) is not None:
+        found["frontier"] = Frontier(frontier, str(tables.pop("frontier_note", "") or ""))
+    if (ladder := rows("budget_ladder")) is not None:
+        found["budget_ladder"] = BudgetLadder(ladder)
+    if (alternatives := rows("alternatives")) is not None:
+        found["alternatives"] = Alternatives(alternatives,
+                                             str(tables.pop("alternatives_note", "") or ""))
+    simulated = {k: tables.pop(k) for k in TABLE_KEYS if tables.get(k) is not None}
+    if simulated:
+        found["simulation"] = SimulationTables(simulated)
+    extra.update(tables)
+    return Analyses(**found, extra=extra)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .instance import Instance
 from .outputs import write_json, write_run
+from .resolve import Parallel, SolveOptions
 from .results import Result
 from .solve import solve
 
@@ -32,10 +33,9 @@ def writers() -> list:
     return [_write_json, _write_xlsx, _write_memo]
 
 
-def analyse(result: Result, *, sensitivity: bool = True, workers: int | None = None,
-            solver: str | None = None, time_limit_s: float | None = None,
-            mip_gap: float | None = None, progress: bool = True, frontier_points: int = 0,
-            alternatives: int = 0, simulate_draws: int = 0) -> Result:
+def analyse(result: Result, options: SolveOptions = SolveOptions(),
+            parallel: Parallel = Parallel(), *, sensitivity: bool = True,
+            frontier_points: int = 0, alternatives: int = 0, simulate_draws: int = 0) -> Result:
     """The result with its analyses attached.
 
     Always: the price of robustness (when robust_gamma > 0) and the scenarios (when the workbook
@@ -43,60 +43,49 @@ def analyse(result: Result, *, sensitivity: bool = True, workers: int | None = N
     NPV / China-reliance frontier and the budget ladder. ``alternatives``: up to that many
     near-optimal portfolios. ``simulate_draws``: Monte Carlo draws of capex and delays.
     """
-    analyses = dict(result.analyses)
-    opts = dict(solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
-    par = dict(opts, workers=workers, progress=progress)
-    if result.instance.settings.robust_gamma > 0:
-        from .scenarios import robust_price
+    from .analyses import scenarios
 
-        analyses["robust"] = robust_price(result, **opts)
-    if result.instance.scenarios:
-        from .scenarios import compare_scenarios
-
-        analyses.update(compare_scenarios(result, **par))
+    found = {"robust": scenarios.robust_price(result, options),
+             "scenarios": scenarios.compare_scenarios(result, options, parallel)}
     if sensitivity:
-        from .sensitivity import budget_sensitivity
-        from .whynot import explain_rejections
+        from .analyses.sensitivity import budget_sensitivity
+        from .analyses.whynot import explain_rejections
 
-        why, note = explain_rejections(result, **par)
-        analyses["why_not"] = why
-        analyses["why_not_note"] = note
-        analyses["sensitivity"] = budget_sensitivity(result, **par)
+        found["why_not"] = explain_rejections(result, options, parallel)
+        found["sensitivity"] = budget_sensitivity(result, options, parallel)
     else:
-        analyses["sensitivity_skipped"] = True
+        found["sensitivity_skipped"] = True
     if frontier_points:
-        from .frontier import budget_ladder, trace_frontier
+        from .analyses.frontier import budget_ladder, trace_frontier
 
-        analyses["frontier"] = trace_frontier(result.instance, frontier_points, **par)
-        analyses["budget_ladder"] = budget_ladder(result.instance, **par)
+        found["frontier"] = trace_frontier(result.instance, frontier_points, options, parallel)
+        found["budget_ladder"] = budget_ladder(result.instance, None, options, parallel)
     if alternatives:
-        from .alternatives import alternatives_table, find_alternatives
+        from .analyses.alternatives import near_optimal
 
-        analyses["alternatives"] = alternatives_table(
-            result, find_alternatives(result, alternatives, **opts))
+        found["alternatives"] = near_optimal(result, alternatives, options)
     if simulate_draws:
-        analyses.update(simulation_tables(result, simulate_draws, progress))
-    return replace(result, analyses=analyses)
+        found["simulation"] = simulation_tables(result, simulate_draws, parallel.progress)
+    return replace(result, analyses=replace(result.analyses, **found))
 
 
-def simulation_tables(result: Result, draws: int, progress: bool = True) -> dict:
+def simulation_tables(result: Result, draws: int, progress: bool = True):
     """Monte Carlo analyses of the funded portfolio, as tables (with a binned NPV histogram)."""
-    from .simulate import simulate
+    from .analyses.simulate import SimulationTables, simulate
 
-    return simulate(result, draws, progress=progress).to_tables()
+    return SimulationTables.of(simulate(result, draws, progress=progress))
 
 
-def run_solve(instance: Instance, out_dir: Path, *, solver: str | None = None,
-              time_limit_s: float | None = None, mip_gap: float | None = None,
-              force: bool = False, sensitivity: bool = True, workers: int | None = None,
+def run_solve(instance: Instance, out_dir: Path, options: SolveOptions = SolveOptions(),
+              parallel: Parallel = Parallel(), *, force: bool = False, sensitivity: bool = True,
               frontier_points: int = 0, alternatives: int = 0,
               simulate_draws: int = 0, protect: tuple = ()) -> tuple[Result, Path]:
     """Solve, verify, analyse and write. Returns the result and the folder written.
 
     ``protect`` lists paths (the input workbook) the destination may never hold."""
-    result = solve(instance, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
-    result = analyse(result, sensitivity=sensitivity, workers=workers, solver=solver,
-                     time_limit_s=time_limit_s, mip_gap=mip_gap, frontier_points=frontier_points,
-                     alternatives=alternatives, simulate_draws=simulate_draws)
+    result = solve(instance, **options.kwargs())
+    result = analyse(result, options, parallel, sensitivity=sensitivity,
+                     frontier_points=frontier_points, alternatives=alternatives,
+                     simulate_draws=simulate_draws)
     written = write_run(result, out_dir, writers(), force=force, protect=protect)
     return result, written

@@ -28,6 +28,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from . import __version__
 from .results import Result
+from .tables import (CHINA, OBJECTIVE_WORDS, PORTFOLIO, REJECTED, SPEND, SUMMARY, is_binding,
+                     objective_unit, sheet_title, spend_rows)
 from .xlsx_style import (
     MONEY,
     PERCENT,
@@ -42,11 +44,6 @@ from .xlsx_style import (
     write_header,
 )
 
-SUMMARY = "Summary"
-PORTFOLIO = "Portfolio"
-SPEND = "Spend"
-CHINA = "China reliance"
-REJECTED = "Rejected"
 
 SECONDS = "0.00"
 DECIMAL = "0.000"
@@ -80,7 +77,7 @@ def build_workbook(result: Result, *, run_time: datetime | None = None) -> Workb
     write_spend(workbook.create_sheet(SPEND), result)
     write_china_reliance(workbook.create_sheet(CHINA), result)
     write_rejected(workbook.create_sheet(REJECTED), result)
-    for key, rows in analysis_tables(result.analyses):
+    for key, rows in analysis_tables(result.analyses.tables()):
         write_table(workbook.create_sheet(sheet_title(key, workbook.sheetnames)), rows,
                     TABLE_FORMATS.get(key))
     return workbook
@@ -185,27 +182,9 @@ def analysis_tables(analyses: Mapping[str, Any]) -> list[tuple[str, list[Mapping
     return tables
 
 
-def sheet_title(key: str, taken: Sequence[str]) -> str:
-    """A valid, unused sheet title for an analysis key ("frontier" -> "Frontier")."""
-    base = "".join(" " if c in '[]:*?/\\' else c for c in key.replace("_", " ")).strip()
-    base = (base[:1].upper() + base[1:])[:31] or "Analysis"
-    title, n = base, 2
-    lowered = {t.lower() for t in taken}
-    while title.lower() in lowered:
-        suffix = f" ({n})"
-        title, n = base[: 31 - len(suffix)] + suffix, n + 1
-    return title
-
-
 # ---------------------------------------------------------------------------------------------
 # Summary
 
-
-OBJECTIVE_WORDS = {
-    "npv": "NPV of funded projects, discounted",
-    "security": "China reliance removed, discounted",
-    "weighted": "NPV plus security premium, discounted",
-}
 
 SETTING_FORMATS = {
     "first_year": YEAR, "horizon_years": "0", "discount_rate": PERCENT,
@@ -214,11 +193,6 @@ SETTING_FORMATS = {
     "delay_probability": PERCENT, "max_delay_years": "0", "seed": "0",
     "alternatives_within": PERCENT,
 }
-
-
-def objective_unit(objective: str) -> str:
-    """Unit of an objective's value: share-years for security, $M otherwise."""
-    return "share-years" if objective == "security" else "$M"
 
 
 def summary_rows(result: Result, run_time: datetime) -> list[tuple[str, Any, str | None, str]]:
@@ -250,7 +224,17 @@ def summary_rows(result: Result, run_time: datetime) -> list[tuple[str, Any, str
         ("NPV (discounted)", ev.npv_musd, MONEY, f"$M discounted to {s.first_year}"),
         ("Security", ev.security, DECIMAL, "share-years of China reliance removed, discounted"),
         ("Security premium", ev.premium_musd, MONEY, "$M, discounted"),
-    ]
+    ] + analysis_notes(result)
+
+
+NOTES = {"why_not_note": "Note on why-not", "frontier_note": "Note on the frontier",
+         "alternatives_note": "Note on alternatives"}
+
+
+def analysis_notes(result: Result) -> list[tuple[str, Any, str | None, str]]:
+    """Summary rows for the analyses' notes (re-solves limited, or stopped by a time limit)."""
+    tables = result.analyses.tables()
+    return [(label, str(tables[key]), None, "") for key, label in NOTES.items() if tables.get(key)]
 
 
 def write_summary(ws: Worksheet, result: Result, run_time: datetime) -> None:
@@ -318,33 +302,6 @@ ROBUST_COLUMN: Column = (
     "spend plus the robust_gamma largest capex overruns (high - basis), $M; cumulative when "
     "budget carry-over is on. The budget must hold for this figure.",
 )
-
-
-def is_binding(headroom: float, budget: float) -> bool:
-    """Headroom ~ 0: below 0.5% of the budget or below 0.01 $M."""
-    return headroom < 0.005 * budget or headroom < 0.01
-
-
-def spend_rows(result: Result) -> list[list[Any]]:
-    """Year, spend, budget, headroom, cumulative spend and budget, binding flag, and (when
-    robust_gamma > 0) the spend side of the budget row with its overruns.
-
-    The binding flag judges the budget row the plan must meet (``Evaluation.row_spend`` against
-    ``row_budget``): per year, or cumulative with carry-over, overruns included when
-    robust_gamma > 0.
-    """
-    ev = result.evaluation
-    robust = result.instance.settings.robust_gamma > 0
-    rows, cum_spend, cum_budget = [], 0.0, 0.0
-    for year in result.instance.settings.years:
-        spend, budget = ev.spend[year], ev.budget[year]
-        cum_spend += spend
-        cum_budget += budget
-        binding = is_binding(ev.row_budget[year] - ev.row_spend[year], ev.row_budget[year])
-        row = [year, spend, budget, budget - spend, cum_spend, cum_budget,
-               "yes" if binding else ""]
-        rows.append(row + [ev.row_spend[year]] if robust else row)
-    return rows
 
 
 def write_spend(ws: Worksheet, result: Result) -> None:
@@ -431,7 +388,7 @@ def write_rejected(ws: Worksheet, result: Result) -> None:
     """Every project not funded, in workbook order, with the why-not reason when known."""
     inst = result.instance
     basis = inst.settings.capex_basis
-    why_not = result.analyses.get(WHY_NOT, {})
+    why_not = result.analyses.tables().get(WHY_NOT, {})
     rows = []
     for pid in result.rejected_ids:
         p = inst.projects[pid]

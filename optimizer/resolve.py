@@ -1,7 +1,18 @@
-"""Run independent re-solves in parallel on the machine's cores, with a progress bar.
+"""The one way to re-solve: options in, a typed outcome out, independent re-solves in parallel.
 
-Each task is a picklable function call. Solves inside a worker use one HiGHS thread, so each answer
-is deterministic whatever the number of workers. With ``workers=1`` the tasks run in this process.
+- :class:`SolveOptions` (solver, time limit, gap, threads) goes from the command line to every
+  solve and re-solve; a field left None means "as the workbook's Settings say".
+- :func:`resolve` (an instance) and :func:`resolve_model` (a model an analysis has changed: a
+  floor, a cut, another objective) return an :class:`Outcome`: a verified plan, infeasible with
+  its reasons, or a solver failure with its message. No analysis catches solver errors itself.
+- :func:`summary_row` is the status / objective / NPV / capex / funded-count row that the memo and
+  the workbook show for any outcome.
+- :func:`run_parallel` runs independent calls on an executor: a local process pool by default, or
+  any ``concurrent.futures.Executor``-like object (a Dask client's ``get_executor()``), with a
+  progress bar; an interrupt stops the local workers at once.
+
+Each task is a picklable function call. Solves use one HiGHS thread by default, so each answer is
+deterministic whatever runs it.
 """
 
 from __future__ import annotations
@@ -9,7 +20,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
@@ -17,36 +29,133 @@ from tqdm import tqdm
 from .errors import InfeasibleError, SolverError
 from .instance import Instance
 from .interrupts import worker_signals
+from .model import PortfolioModel
 from .results import Result
-from .solve import solve
+from .solve import solve, solve_model
 
+PLAN_STATUSES = ("optimal", "feasible")
 STOP_GRACE_S = 3.0  # seconds a worker has to stop its solver after SIGTERM before it is killed
 
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve; None keeps the workbook's setting. ``threads=1`` keeps HiGHS deterministic."""
+
+    solver: str | None = None
+    time_limit_s: float | None = None
+    mip_gap: float | None = None
+    threads: int = 1
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"solver": self.solver, "time_limit_s": self.time_limit_s,
+                "mip_gap": self.mip_gap, "threads": self.threads}
+
+    def time_limit(self, instance: Instance) -> float:
+        """The time limit in force for ``instance`` (seconds)."""
+        s = instance.settings
+        return s.time_limit_s if self.time_limit_s is None else self.time_limit_s
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a re-solve gave: ``status`` optimal or feasible with ``result`` (a verified plan);
+    ``infeasible`` with ``reasons`` (sentences); or ``no_plan`` with the solver's message in
+    ``reasons`` (a time limit reached before any plan, a solver error)."""
+
+    status: str
+    result: Result | None = None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def has_plan(self) -> bool:
+        return self.result is not None
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.reasons)
+
+    @property
+    def objective_value(self) -> float | None:
+        return None if self.result is None else self.result.objective_value
+
+
+def outcome_of(run: Callable[[], Result]) -> Outcome:
+    """Run one solve and type what it gave."""
+    try:
+        result = run()
+    except InfeasibleError as exc:
+        return Outcome("infeasible", reasons=tuple(exc.reasons))
+    except SolverError as exc:
+        return Outcome("no_plan", reasons=(str(exc),))
+    return Outcome(result.info.status, result=result)
+
+
+def resolve(instance: Instance, options: SolveOptions = SolveOptions(),
+            explain: bool = False) -> Outcome:
+    """Build and solve ``instance``. ``explain`` runs the infeasibility diagnosis (a few more
+    solves) to say why no plan exists; otherwise the reason is short."""
+    return outcome_of(lambda: solve(instance, diagnose=explain, **options.kwargs()))
+
+
+def resolve_model(m: PortfolioModel, options: SolveOptions = SolveOptions(), *,
+                  objective: str | None = None) -> Outcome:
+    """Solve a model an analysis has changed; ``objective`` names what its objective counts."""
+    return outcome_of(lambda: solve_model(m, diagnose=False, objective=objective,
+                                          **options.kwargs()))
+
+
+def summary_row(outcome: Outcome | Result) -> dict[str, Any]:
+    """The row every analysis table shows for a re-solve: status, objective, NPV, capex, funded
+    count and a note (the reasons when there is no plan)."""
+    if isinstance(outcome, Result):
+        outcome = Outcome(outcome.info.status, result=outcome)
+    r = outcome.result
+    if r is None:
+        return {"status": outcome.status, "objective_value": None, "npv_musd": None,
+                "total_capex_musd": None, "funded_count": None, "note": outcome.message}
+    return {"status": outcome.status, "objective_value": r.objective_value,
+            "npv_musd": r.evaluation.npv_musd, "total_capex_musd": r.evaluation.total_capex,
+            "funded_count": len(r.starts), "note": ""}
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent re-solves on an executor.
+# ---------------------------------------------------------------------------------------------
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple], *, workers: int | None = None,
-                 label: str = "re-solves", progress: bool = True) -> list[Any]:
+@dataclass(frozen=True)
+class Parallel:
+    """Where independent re-solves run. ``executor``: any object with ``submit`` returning
+    ``concurrent.futures.Future``s (a Dask client's ``get_executor()``); None: a local process
+    pool of ``workers`` processes (the machine's cores by default; 1 runs in this process)."""
+
+    workers: int | None = None
+    executor: Executor | None = None
+    progress: bool = True
+
+
+def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple],
+                 parallel: Parallel = Parallel(), label: str = "re-solves") -> list[Any]:
     """``[func(*task) for task in tasks]``, computed in parallel; results keep the task order."""
-    workers = default_workers() if workers is None else max(1, workers)
     bar = tqdm(total=len(tasks), desc=label, unit="solve", file=sys.stderr,
-               disable=not progress or not tasks, leave=False)
-    results: list[Any] = [None] * len(tasks)
+               disable=not parallel.progress or not tasks, leave=False)
     try:
+        if parallel.executor is not None:
+            return _collect(parallel.executor, func, tasks, bar)
+        workers = default_workers() if parallel.workers is None else max(1, parallel.workers)
         if workers == 1 or len(tasks) <= 1:
-            for i, task in enumerate(tasks):
-                results[i] = func(*task)
+            results = []
+            for task in tasks:
+                results.append(func(*task))
                 bar.update()
             return results
         pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
                                    initializer=worker_signals)
         try:
-            futures = {pool.submit(func, *task): i for i, task in enumerate(tasks)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update()
+            results = _collect(pool, func, tasks, bar)
         except BaseException:
             stop_pool(pool)
             raise
@@ -54,6 +163,21 @@ def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple], *, workers: i
         return results
     finally:
         bar.close()
+
+
+def _collect(executor: Executor, func: Callable[..., Any], tasks: Sequence[tuple],
+             bar: tqdm) -> list[Any]:
+    futures = {executor.submit(func, *task): i for i, task in enumerate(tasks)}
+    results: list[Any] = [None] * len(tasks)
+    try:
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return results
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -70,18 +194,3 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join(timeout=5)
-
-
-def try_solve(instance: Instance, solver: str | None, time_limit_s: float | None,
-              mip_gap: float | None, explain: bool = False) -> Result | list[str]:
-    """A verified Result, or the infeasibility reasons (a list of sentences) when none exists.
-
-    ``explain`` runs the diagnosis (a few more solves) to say why; otherwise the reason is short.
-    """
-    try:
-        return solve(instance, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                     diagnose=explain)
-    except InfeasibleError as exc:
-        return exc.reasons
-    except SolverError as exc:
-        return [str(exc)]

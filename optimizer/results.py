@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from . import __version__
+from .analyses import Analyses
 from .evaluate import Evaluation, target_met_year
 from .instance import Instance
 
@@ -50,7 +51,7 @@ class Result:
     starts: Mapping[str, int]  # funded project -> start year
     evaluation: Evaluation
     info: SolveInfo
-    analyses: Mapping[str, Any] = field(default_factory=dict)  # sensitivity, why-not, frontier...
+    analyses: Analyses = field(default_factory=Analyses)  # why-not, sensitivity, frontier ...
 
     @property
     def objective_value(self) -> float:
@@ -136,9 +137,9 @@ class Result:
             "tool_version": __version__,
             "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
         }
-        for key, value in self.analyses.items():
-            doc[key] = value
-        doc["analyses"] = sorted(self.analyses)
+        tables = self.analyses.tables()
+        doc.update(tables)
+        doc["analyses"] = sorted(tables)
         return doc
 
     @classmethod
@@ -146,7 +147,8 @@ class Result:
         """Rebuild a Result from its results.json and the instance it was solved from.
 
         The figures are recomputed from the decision (``funded`` start years), never trusted from
-        the file; the solver facts and the analyses are taken as written.
+        the file; the solver facts are taken as written. The analyses are read back by
+        :func:`optimizer.outputs.load_result`, the one place that reads them.
         """
         from .verify import verify
 
@@ -157,6 +159,4 @@ class Result:
                          build_seconds=float(doc.get("build_seconds") or 0.0),
                          model_objective=doc.get("objective_value"))
         evaluation = verify(instance, starts, doc.get("objective_value"))
-        analyses = {key: doc[key] for key in doc.get("analyses", []) if key in doc}
-        return cls(instance=instance, starts=starts, evaluation=evaluation, info=info,
-                   analyses=analyses)
+        return cls(instance=instance, starts=starts, evaluation=evaluation, info=info)

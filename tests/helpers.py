@@ -10,6 +10,8 @@ import dataclasses
 import functools
 from typing import Any
 
+from optimizer.analyses import Analyses
+from optimizer.resolve import Parallel
 from optimizer.evaluate import evaluate
 from optimizer.instance import Instance, Mineral, Project, Scenario, Settings
 from optimizer.results import Result, SolveInfo
@@ -99,7 +101,7 @@ def tradeoff_instance(**setting_overrides) -> Instance:
 
 
 def make_tradeoff_analyses(result: Result, *, frontier_points: int = 5, alternatives: int = 2,
-                           draws: int = TRADEOFF_DRAWS) -> dict[str, Any]:
+                           draws: int = TRADEOFF_DRAWS) -> Analyses:
     """The analyses the pipeline attaches to ``result`` with --frontier, --alternatives and
     --simulate (and --no-sensitivity), computed for real by ``optimizer.pipeline.analyse`` in
     this process (workers=1, no progress bar): frontier, budget_ladder, robust (when
@@ -107,10 +109,10 @@ def make_tradeoff_analyses(result: Result, *, frontier_points: int = 5, alternat
     alternatives and the simulation_* tables."""
     from optimizer.pipeline import analyse
 
-    done = analyse(result, sensitivity=False, workers=1, progress=False,
+    done = analyse(result, parallel=Parallel(workers=1, progress=False), sensitivity=False,
                    frontier_points=frontier_points, alternatives=alternatives,
                    simulate_draws=draws)
-    return dict(done.analyses)
+    return done.analyses
 
 
 @functools.lru_cache(maxsize=None)
@@ -125,4 +127,4 @@ def make_tradeoff_result(**setting_overrides) -> Result:
     """The solved plan of tradeoff_instance() with every trade-off analysis attached (computed
     once per set of overrides, then copied)."""
     cached = _tradeoff_result(tuple(sorted(setting_overrides.items())))
-    return dataclasses.replace(cached, analyses=copy.deepcopy(dict(cached.analyses)))
+    return dataclasses.replace(cached, analyses=copy.deepcopy(cached.analyses))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from optimizer.pipeline import analyse
-from optimizer.sensitivity import budget_sensitivity
+from optimizer.analyses.sensitivity import budget_sensitivity
+from optimizer.analyses.whynot import explain_rejections
+from optimizer.resolve import Parallel
 from optimizer.solve import solve
-from optimizer.whynot import explain_rejections
 from test_model_hand import instance, project
 
 
@@ -35,7 +36,8 @@ def why_instance():
 def test_each_why_not_reason(workers):
     result = solve(why_instance())
     assert set(result.starts) == {"E1"}
-    reasons, note = explain_rejections(result, workers=workers, progress=False)
+    why = explain_rejections(result, parallel=Parallel(workers=workers, progress=False))
+    reasons, note = why.reasons, why.note
     kinds = {pid: r["kind"] for pid, r in reasons.items()}
     assert kinds == {"E2": "excluded", "U": "forced_cost", "R": "requires", "N": "no_start",
                      "L": "not_online", "F": "forced_cost", "I": "forced_infeasible"}
@@ -52,7 +54,8 @@ def test_why_not_limits_resolves_to_the_closest():
     re-solved, the rest are marked not evaluated and the note says so."""
     inst = instance([project(f"P{k}", npv=-k) for k in range(1, 6)], budget=0)
     result = solve(inst)
-    reasons, note = explain_rejections(result, workers=1, limit=2, progress=False)
+    why = explain_rejections(result, parallel=Parallel(workers=1, progress=False), limit=2)
+    reasons, note = why.reasons, why.note
     assert {p for p, r in reasons.items() if r["kind"] == "forced_cost"} == {"P1", "P2"}
     assert {p for p, r in reasons.items() if r["kind"] == "not_evaluated"} == {"P3", "P4", "P5"}
     assert "2 of 5" in note
@@ -64,7 +67,7 @@ def test_budget_sensitivity_by_hand():
     Base capital 30 $M: -10% removes 3 $M and loses 10, i.e. 10 / 0.003 = 3333.3 per $1B."""
     inst = instance([project(f"P{k}", capex=10, build=1, npv=10) for k in range(5)],
                     budget={2026: 30})
-    rows = budget_sensitivity(solve(inst), workers=1, progress=False)
+    rows = budget_sensitivity(solve(inst), parallel=Parallel(workers=1, progress=False)).rows
     by_change = {round(r["budget_change"], 2): r for r in rows}
     assert [by_change[c]["objective_value"] for c in (-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3)] == \
         pytest.approx([20, 20, 20, 30, 30, 30, 30])
@@ -77,19 +80,18 @@ def test_sensitivity_reports_infeasible_cuts():
     """A must-fund project costing 28 in 2026 with a budget of 30: cuts of 10% and more make it
     infeasible, and the row says so instead of failing."""
     inst = instance([project("M", capex=28, build=1, npv=1, must_fund=True)], budget={2026: 30})
-    rows = {round(r["budget_change"], 2): r for r in budget_sensitivity(solve(inst), workers=1,
-                                                                         progress=False)}
+    rows = {round(r["budget_change"], 2): r for r in budget_sensitivity(solve(inst), parallel=Parallel(workers=1, progress=False)).rows}
     assert rows[-0.1]["status"] == "infeasible" and rows[-0.1]["objective_value"] is None
     assert rows[0.1]["status"] == "optimal"
 
 
 def test_no_sensitivity_marks_the_analyses_skipped():
     result = analyse(solve(why_instance()), sensitivity=False)
-    assert result.analyses == {"sensitivity_skipped": True}
+    assert result.analyses.tables() == {"sensitivity_skipped": True}
 
 
 def test_why_not_names_the_risk_limit():
     inst = instance([project("A", npv=10, risk=0.9), project("B", npv=5, risk=0.3)], budget=0,
                     max_project_risk=0.8)
-    reasons, _ = explain_rejections(solve(inst), workers=1, progress=False)
+    reasons = explain_rejections(solve(inst), parallel=Parallel(workers=1, progress=False)).reasons
     assert reasons["A"]["kind"] == "risk" and "0.90" in reasons["A"]["reason"]

@@ -23,7 +23,7 @@ from optimizer import outputs
 from optimizer.interrupts import Terminated, signals_as_interrupts
 from optimizer.outputs import (MANIFEST, DestinationBusy, DestinationExists, ForeignFiles,
                                WrittenThenInterrupted, check_destination, claim, write_run)
-from optimizer.resolve import run_parallel
+from optimizer.resolve import Parallel, run_parallel
 from test_cli import run, small_workbook
 
 SOLVE = ("--no-sensitivity", "--workers", "1")
@@ -247,7 +247,7 @@ def test_an_interrupt_stops_the_worker_processes_at_once(tmp_path):
     t0 = time.perf_counter()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        run_parallel(_sleep, [(60.0,), (60.0,), (60.0,)], workers=2, progress=False)
+        run_parallel(_sleep, [(60.0,), (60.0,), (60.0,)], Parallel(workers=2, progress=False))
     assert time.perf_counter() - t0 < 20, "waited for the workers' tasks to end"
 
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from test_charts import large_result
 
+from optimizer.outputs import read_analyses
 from optimizer import charts
 from optimizer.evaluate import evaluate
 from optimizer.instance import Mineral
@@ -151,7 +152,7 @@ def test_china_share_chart_bounded_with_many_minerals(big):
 def test_scenario_lists_are_cut(big):
     rows = [{"project_id": p, "name": big.instance.projects[p].name, "funded_in": "some",
              "scenarios": "costly"} for p in big.funded_ids[:100]]
-    result = dataclasses.replace(big, analyses={"scenario_projects": rows})
+    result = dataclasses.replace(big, analyses=read_analyses({"scenario_projects": rows}))
     sec = section(build_document(result, run_time=RUN_TIME), "scenarios")
     bullets = next(b for b in sec.blocks if isinstance(b, Bullets))
     assert len(bullets.items) == TOP + 1

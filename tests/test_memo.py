@@ -13,6 +13,7 @@ import pytest
 from helpers import make_result
 from test_charts import large_result
 
+from optimizer.outputs import read_analyses
 from optimizer.evaluate import evaluate
 from optimizer.memo import build_document, write_memo
 from optimizer.memo.markdown import escape as md_escape
@@ -63,7 +64,7 @@ def pct(value: float) -> str:
 
 
 def full_result(**analyses) -> Result:
-    return dataclasses.replace(make_result(), analyses={**ANALYSES, **analyses})
+    return dataclasses.replace(make_result(), analyses=read_analyses({**ANALYSES, **analyses}))
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +281,7 @@ def test_why_not_reasons_per_rejected_project(html_text, md_text, word):
 
 
 def test_skipped_analyses_say_so_and_still_list_rejected(tmp_path):
-    result = dataclasses.replace(make_result(), analyses={"sensitivity_skipped": True})
+    result = dataclasses.replace(make_result(), analyses=read_analyses({"sensitivity_skipped": True}))
     paths = write_memo(result, tmp_path, run_time=RUN_TIME)
     doc = build_document(result, run_time=RUN_TIME)
     why = section(doc, "why_not")

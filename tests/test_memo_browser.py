@@ -21,6 +21,7 @@ from PIL import Image
 from test_charts import large_result
 from test_memo import ANALYSES
 
+from optimizer.outputs import read_analyses
 from optimizer.memo import write_memo
 
 SKIP_MESSAGE = ("headless Chromium not found: install Debian's chromium package "
@@ -100,7 +101,7 @@ def verdict(memo_html: Path, tmp_path: Path, width: int) -> dict:
 @pytest.fixture(scope="module", params=["example", "40 projects"])
 def memo_html(request, tmp_path_factory) -> Path:
     if request.param == "example":
-        result = dataclasses.replace(make_result(), analyses=ANALYSES)
+        result = dataclasses.replace(make_result(), analyses=read_analyses(ANALYSES))
     else:
         result = large_result(40)
     folder = tmp_path_factory.mktemp("browser")

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from test_memo import (CORE_TITLES, LAST_TITLE, RUN_TIME, amount, money, pct, section, tables,
                        text_of, word_table_rows, word_text)
 
+from optimizer.outputs import read_analyses
 from optimizer import charts
 from optimizer.memo import build_document, write_memo
 from optimizer.memo import text as fmt
@@ -132,14 +133,14 @@ def test_docx_tables_match_the_model(doc, word):
 @pytest.mark.parametrize("drop,gone", [
     (("frontier", "budget_ladder"), "tradeoffs"),
     (("robust",), "robust"),
-    (tuple(k for k in make_tradeoff_result().analyses if k.startswith("simulation")),
+    (tuple(k for k in make_tradeoff_result().analyses.tables() if k.startswith("simulation")),
      "simulation"),
     (("scenarios", "scenario_projects"), "scenarios"),
     (("alternatives",), "alternatives"),
 ])
 def test_a_section_appears_only_with_its_analyses(result, drop, gone):
-    analyses = {k: v for k, v in result.analyses.items() if k not in drop}
-    doc = build_document(dataclasses.replace(result, analyses=analyses), run_time=RUN_TIME)
+    analyses = {k: v for k, v in result.analyses.tables().items() if k not in drop}
+    doc = build_document(dataclasses.replace(result, analyses=read_analyses(analyses)), run_time=RUN_TIME)
     keys = [s.key for s in doc.sections]
     assert gone not in keys
     assert [k for k in KEYS if k != gone] == [k for k in keys if k in KEYS]
@@ -153,9 +154,9 @@ def test_no_tradeoff_section_without_the_analyses():
 
 
 def test_a_companion_alone_still_gets_its_section(result):
-    analyses = {"budget_ladder": result.analyses["budget_ladder"],
-                "simulation_summary": result.analyses["simulation_summary"]}
-    doc = build_document(dataclasses.replace(result, analyses=analyses), run_time=RUN_TIME)
+    analyses = {"budget_ladder": result.analyses.tables()["budget_ladder"],
+                "simulation_summary": result.analyses.tables()["simulation_summary"]}
+    doc = build_document(dataclasses.replace(result, analyses=read_analyses(analyses)), run_time=RUN_TIME)
     trade = section(doc, "tradeoffs")
     assert [t.header[0] for t in tables(trade)] == ["Total budget $M"]
     risk = section(doc, "simulation")
@@ -214,10 +215,10 @@ def test_frontier_sentence_says_what_moving_along_trades(doc, js):
 
 
 def test_frontier_chosen_plan_off_the_traced_points(result):
-    frontier = [dict(p) for p in result.analyses["frontier"]]
+    frontier = [dict(p) for p in result.analyses.tables()["frontier"]]
     for p in frontier:
         p["npv_musd"] += 10.0  # every point now beats the plan on NPV
-    off = dataclasses.replace(result, analyses={"frontier": frontier})
+    off = dataclasses.replace(result, analyses=read_analyses({"frontier": frontier}))
     assert charts.chosen_point(off) is None
     sec = section(build_document(off, run_time=RUN_TIME), "tradeoffs")
     assert "is not one of the traced points; point 1 has at least as much of both" in \
@@ -226,7 +227,7 @@ def test_frontier_chosen_plan_off_the_traced_points(result):
 
 
 def test_frontier_with_one_point(result):
-    one = dataclasses.replace(result, analyses={"frontier": result.analyses["frontier"][:1]})
+    one = dataclasses.replace(result, analyses=read_analyses({"frontier": result.analyses.tables()["frontier"][:1]}))
     text = text_of(section(build_document(one, run_time=RUN_TIME), "tradeoffs"))
     assert "There is a single point" in text and "nothing to trade" in text
 
@@ -303,7 +304,7 @@ def test_price_of_robustness_in_words_for_two_projects_and_security():
             {"robust_gamma": 2, "status": "optimal", "objective_value": 2.0, "npv_musd": 8.0,
              "total_capex_musd": 90.0, "funded_count": 2, "price_of_robustness": 0.5}]
     result = dataclasses.replace(make_result(objective="security", robust_gamma=2),
-                                 analyses={"robust": rows})
+                                 analyses=read_analyses({"robust": rows}))
     text = section(build_document(result, run_time=RUN_TIME), "robust").blocks[0].text
     assert text == ("Protecting every year's budget against any 2 projects running to their high "
                     "capital cost costs 0.500 share-years of objective (20.0%): the objective is "
@@ -359,10 +360,10 @@ def test_simulation_tables(doc, js, result):
 
 
 def test_budget_years_with_a_chance_of_overrun_are_highlighted(result):
-    budget = [dict(r) for r in result.analyses["simulation_budget"]]
+    budget = [dict(r) for r in result.analyses.tables()["simulation_budget"]]
     budget[1]["p_exceeded"] = 0.125
-    changed = dataclasses.replace(result, analyses={**result.analyses,
-                                                    "simulation_budget": budget})
+    changed = dataclasses.replace(result, analyses=read_analyses({**result.analyses.tables(),
+                                                    "simulation_budget": budget}))
     table = tables(section(build_document(changed, run_time=RUN_TIME), "simulation"))[1]
     assert table.emphasis == {1} and table.rows[1][-1] == "12.5%"
 
@@ -440,7 +441,7 @@ def test_alternatives_lines_and_table(doc, js, result):
 
 
 def test_no_alternative_found(result):
-    none = dataclasses.replace(result, analyses={"alternatives": []})
+    none = dataclasses.replace(result, analyses=read_analyses({"alternatives": []}))
     sec = section(build_document(none, run_time=RUN_TIME), "alternatives")
     assert "No other portfolio comes within 30.0% of the best plan." in text_of(sec)
     assert not tables(sec)
@@ -492,7 +493,7 @@ def test_charts_survive_empty_analyses():
     base = make_result()
     for draw, analyses in ((charts.frontier_figure, {"frontier": []}),
                            (charts.simulation_figure, {"simulation_histogram": []})):
-        fig = draw(dataclasses.replace(base, analyses=analyses))
+        fig = draw(dataclasses.replace(base, analyses=read_analyses(analyses)))
         assert isinstance(fig, Figure)
         fig.canvas.draw()
 
@@ -574,10 +575,10 @@ def test_xlsx_other_formats(workbook, js):
 
 
 def test_the_workbook_total_budget_rung_is_highlighted(result):
-    ladder = result.analyses["budget_ladder"]
+    ladder = result.analyses.tables()["budget_ladder"]
     own = ladder[3]["total_budget_musd"]
     inst = result.instance.with_settings(total_budget_musd=own)
-    changed = dataclasses.replace(result, instance=inst, analyses={"budget_ladder": ladder})
+    changed = dataclasses.replace(result, instance=inst, analyses=read_analyses({"budget_ladder": ladder}))
     sec = section(build_document(changed, run_time=RUN_TIME), "tradeoffs")
     assert tables(sec)[0].emphasis == {3}
     assert f"the workbook's own total budget, {money(own)}, is replaced by each cap" in \
@@ -598,11 +599,11 @@ def test_memo_fits_the_page_in_a_browser(memo, tmp_path, width):
 
 
 def test_frontier_chosen_plan_between_two_points(result):
-    frontier = [dict(p) for p in result.analyses["frontier"]]
+    frontier = [dict(p) for p in result.analyses.tables()["frontier"]]
     ev = result.evaluation
     for i, p in enumerate(frontier):  # shift the points: the plan now lies between 1 and 2
         p["security_share_years"] = ev.security + (i - 0.5) * 0.1
         p["npv_musd"] = ev.npv_musd + 1.0 - 3.0 * i
-    off = dataclasses.replace(result, analyses={"frontier": frontier})
+    off = dataclasses.replace(result, analyses=read_analyses({"frontier": frontier}))
     text = text_of(section(build_document(off, run_time=RUN_TIME), "tradeoffs"))
     assert ("no traced point beats it on both counts: it lies between points 1 and 2" in text)

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from helpers import RESULT_STARTS, make_result
 
+from optimizer.outputs import read_analyses
 from optimizer import report_xlsx
 from optimizer.report_xlsx import write_results_xlsx
 from optimizer.xlsx_style import MONEY, PERCENT
@@ -151,9 +152,9 @@ def test_rejected_lists_exactly_the_unfunded(tmp_path):
 
 
 def test_rejected_reason_comes_from_why_not(tmp_path):
-    result = dataclasses.replace(make_result(), analyses={
+    result = dataclasses.replace(make_result(), analyses=read_analyses({
         "why_not": {"GR-PLANT": {"reason": "=2+2 budget", "objective_loss": 1.5}},
-    })
+    }))
     ws = write_and_open(tmp_path, result)["Rejected"]
     rows = table(ws)
     assert rows[0]["reason"] == "=2+2 budget"
@@ -200,7 +201,7 @@ def test_headers_are_bold_and_frozen(tmp_path):
 
 
 def test_analysis_tables_get_their_own_sheets(tmp_path):
-    result = dataclasses.replace(make_result(), analyses={
+    result = dataclasses.replace(make_result(), analyses=read_analyses({
         "sensitivity": [
             {"parameter": "discount_rate", "value": 0.1, "npv_musd": 40.0, "funded": ["A", "B"]},
             {"parameter": "=cmd|' /C calc'!A0", "value": 0.06, "npv_musd": 44.5},
@@ -208,7 +209,7 @@ def test_analysis_tables_get_their_own_sheets(tmp_path):
         "frontier": [{"min_npv_musd": 10.0, "security": 0.3}],
         "not_a_table": {"x": 1},
         "empty": [],
-    })
+    }))
     wb = write_and_open(tmp_path, result)
     assert wb.sheetnames == [*SHEETS, "Sensitivity", "Frontier"]
     ws = wb["Sensitivity"]

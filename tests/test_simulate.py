@@ -13,12 +13,12 @@ import math
 import numpy as np
 import pytest
 
-import optimizer.simulate as simulate_module
+import optimizer.analyses.simulate as simulate_module
 from optimizer.evaluate import evaluate
 from optimizer.families import violations
 from optimizer.instance import Instance, Mineral, Project, Settings
 from optimizer.results import Result, SolveInfo
-from optimizer.simulate import Simulation, simulate, triangular_from_uniform
+from optimizer.analyses.simulate import Simulation, simulate, triangular_from_uniform
 from helpers import make_result
 
 N = 200_000

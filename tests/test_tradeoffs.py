@@ -6,13 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from optimizer.alternatives import alternatives_table, find_alternatives
+from optimizer.analyses.alternatives import alternatives_table, find_alternatives
 from optimizer.evaluate import evaluate
 from optimizer.families import violations
-from optimizer.frontier import budget_ladder, trace_frontier
+from optimizer.analyses.frontier import budget_ladder, trace_frontier
 from optimizer.instance import Mineral, Scenario
-from optimizer.scenarios import compare_scenarios, robust_price
+from optimizer.analyses.scenarios import compare_scenarios, robust_price
+from optimizer.resolve import Parallel
 from optimizer.solve import solve
+
+LOCAL = Parallel(workers=1, progress=False)
 from test_model_hand import instance, project
 
 
@@ -32,7 +35,7 @@ def pareto_instance(objective="npv"):
 @pytest.mark.parametrize("points", [2, 5, 11])
 def test_frontier_finds_exactly_the_pareto_points(points):
     inst = pareto_instance()
-    front = trace_frontier(inst, points=points, workers=1, progress=False)
+    front = trace_frontier(inst, points, parallel=LOCAL).points
     got = [(round(p["npv_musd"], 6), round(p["security_share_years"], 6), p["funded"]) for p in front]
     if points == 2:  # only the extremes
         assert got == [(15, 0.3, "A, B"), (5, 1.0, "A, D")]
@@ -48,7 +51,7 @@ def test_budget_ladder_by_hand():
     """Total budgets 10, 20, 30 with the yearly budget raised to 40: NPV objective funds A (10),
     then A+B (15), then A+B+C (15; C adds nothing, ties broken by the solver, so check values)."""
     inst = pareto_instance().with_budget({2026: 40.0})
-    rows = budget_ladder(inst, [10, 20, 30], workers=1, progress=False)
+    rows = budget_ladder(inst, [10, 20, 30], parallel=LOCAL).rows
     assert [r["objective_value"] for r in rows] == pytest.approx([10, 15, 15])
     assert rows[0]["funded"] == "A" and rows[1]["funded"] == "A, B"
 
@@ -59,7 +62,7 @@ def test_alternatives_are_distinct_feasible_and_within_the_bound():
     inst = pareto_instance()
     base = solve(inst)
     assert set(base.starts) == {"A", "B"}
-    alts = find_alternatives(base, 5, within=0.4)
+    alts, _ = find_alternatives(base, 5, within=0.4)
     sets = [frozenset(a.starts) for a in alts]
     assert len(set(sets)) == len(sets) and frozenset(base.starts) not in sets
     assert sets and all(a.objective_value >= 15 * 0.6 - 1e-9 for a in alts)
@@ -76,7 +79,7 @@ def test_scenarios_mark_robust_choices():
     inst = pareto_instance()
     inst = replace(inst, scenarios=(Scenario("costly", capex_multiplier=2.0),
                                     Scenario("half_npv", npv_multiplier=0.5)))
-    out = compare_scenarios(solve(inst), workers=1, progress=False)
+    out = compare_scenarios(solve(inst), parallel=LOCAL).tables()
     rows = {r["scenario"]: r for r in out["scenarios"]}
     assert rows["base"]["objective_value"] == pytest.approx(15)
     assert rows["costly"]["objective_value"] == pytest.approx(10)
@@ -91,7 +94,7 @@ def test_robust_price_at_the_gamma_where_the_answer_changes():
     ps = [project("A", capex=40, high=60, build=1, npv=10),
           project("B", capex=40, high=60, build=1, npv=8)]
     inst = instance(ps, budget={2026: 100}, robust_gamma=2)
-    rows = robust_price(solve(inst))
+    rows = robust_price(solve(inst)).rows
     assert rows[0]["objective_value"] == pytest.approx(18)
     assert rows[1]["objective_value"] == pytest.approx(10)
     assert rows[1]["price_of_robustness"] == pytest.approx(8)

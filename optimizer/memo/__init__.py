@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .. import charts
 from ..results import Result
-from .content import CHART_FILES, OPTIONAL_SECTIONS, build_document
+from .content import OPTIONAL_SECTIONS, build_document
+from .context import CHART_FILES
 from .docx import write_docx
 from .html import write_html
 from .markdown import write_markdown
@@ -39,7 +40,7 @@ def write_charts(result: Result, folder: Path) -> dict[str, Path]:
             continue
         drawn[key] = charts.save_png(draw(result), folder / CHART_FILES[key])
     for option in OPTIONAL_SECTIONS:
-        if option.chart is not None and result.analyses.get(option.key) is not None:
+        if option.chart is not None and result.analyses.tables().get(option.key) is not None:
             drawn[option.key] = charts.save_png(option.chart(result),
                                                 folder / f"chart_{option.key}.png")
     return drawn

@@ -11,6 +11,7 @@ import json
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+
 MISSING = "\u2014"  # em dash: no value
 
 KIND_WORDS = {"plant": ("plant", "plants"), "offtake": ("offtake agreement", "offtake agreements")}
@@ -77,11 +78,6 @@ def percent_change(value: float) -> str:
     """A signed fraction as percent: -0.3 -> "-30%", 0.1 -> "+10%", 0.125 -> "+12.5%"."""
     text = f"{100 * value:+.1f}".rstrip("0").rstrip(".")
     return f"{text}%"
-
-
-def objective_unit(objective: str) -> str:
-    """share-years for the security objective, $M otherwise."""
-    return "share-years" if objective == "security" else "$M"
 
 
 def objective_amount(value: float | None, objective: str) -> str:
@@ -189,6 +185,16 @@ def is_share_key(key: str) -> bool:
     return any(w in k for w in ("share", "probability", "change", "rate", "gap", "within"))
 
 
+STATUS_WORDS = {"no_plan": "no plan in the time limit"}
+
+
+def status_text(status: Any) -> str:
+    """A re-solve's status as a reader sees it (``no_plan``: no plan in the time limit)."""
+    if status is None:
+        return MISSING
+    return STATUS_WORDS.get(str(status), str(status))
+
+
 def cell_text(key: str, value: Any) -> str:
     """A value of a generic table as text, formatted by its key: ``*_musd`` as $M amounts, keys
     naming a share, probability (``p_*``), rate or change as percent, security figures as
@@ -196,6 +202,8 @@ def cell_text(key: str, value: Any) -> str:
     k = str(key).lower()
     if value is None:
         return MISSING
+    if k == "status":
+        return status_text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -12,39 +12,61 @@ Budget ladder: the workbook's objective optimized at a list of total budgets.
 
 from __future__ import annotations
 
-from .errors import InfeasibleError
-from .instance import Instance
-from .model import add_floor, build_model, npv_terms, security_terms, set_objective_to
-from .resolve import run_parallel
-from .results import Result
-from .solve import solve, solve_model
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..instance import Instance
+from ..model import add_floor, build_model, npv_terms, security_terms, set_objective_to
+from ..resolve import (Outcome, Parallel, SolveOptions, resolve, resolve_model, run_parallel,
+                       summary_row)
+from ..results import Result
 
 TOL = 1e-7
 
 
+@dataclass(frozen=True)
+class Frontier:
+    """The non-dominated NPV / security points, ordered by security, with the projects added and
+    dropped between neighbours; ``note`` says which bounds gave no plan (a time limit)."""
+
+    points: tuple[Mapping[str, Any], ...]
+    note: str = ""
+
+    def tables(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"frontier": [dict(p) for p in self.points]}
+        if self.note:
+            out["frontier_note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class BudgetLadder:
+    """The optimum (workbook objective) at each total budget, with changes between neighbours."""
+
+    rows: tuple[Mapping[str, Any], ...]
+
+    def tables(self) -> dict[str, Any]:
+        return {"budget_ladder": [dict(r) for r in self.rows]}
+
+
 def lexicographic(instance: Instance, first: str, second: str, floor: float | None,
-                  solver: str | None, time_limit_s: float | None,
-                  mip_gap: float | None) -> Result | None:
+                  options: SolveOptions = SolveOptions()) -> Outcome:
     """Maximize ``first`` (npv or security) subject to security >= floor (when given), then
-    ``second`` with ``first`` held at its optimum. None when the floor cannot be reached."""
+    ``second`` with ``first`` held at its optimum. No plan when the floor cannot be reached (or
+    the first stage stopped at its time limit without one)."""
     terms = {"npv": npv_terms, "security": security_terms}
     m = build_model(instance)
     if floor is not None:
         add_floor(m, security_terms(m), floor, "eps")
     set_objective_to(m, terms[first](m))
-    try:
-        r1 = solve_model(m, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                         diagnose=False, objective=first)
-    except InfeasibleError:
-        return None
-    best = r1.evaluation.objective_value(first)
+    stage1 = resolve_model(m, options, objective=first)
+    if stage1.result is None:
+        return stage1
+    best = stage1.result.evaluation.objective_value(first)
     add_floor(m, terms[first](m), best - TOL * max(1.0, abs(best)), "lex")
     set_objective_to(m, terms[second](m))
-    try:
-        return solve_model(m, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                           diagnose=False, objective=second)
-    except InfeasibleError:  # numerically on the edge: keep the first stage's plan
-        return r1
+    stage2 = resolve_model(m, options, objective=second)
+    return stage2 if stage2.result is not None else stage1  # on the edge: keep the first plan
 
 
 def _point(result: Result, bound: float | None) -> dict:
@@ -87,39 +109,37 @@ def with_changes(points: list[dict]) -> list[dict]:
     return out
 
 
-def trace_frontier(instance: Instance, points: int = 11, *, solver: str | None = None,
-                   time_limit_s: float | None = None, mip_gap: float | None = None,
-                   workers: int | None = None, progress: bool = True) -> list[dict]:
+def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions = SolveOptions(),
+                   parallel: Parallel = Parallel()) -> Frontier:
     """The non-dominated NPV / security points, ordered by security, with the changes between
     neighbours. ``points`` evenly spaced security bounds (at least 2) including both extremes."""
     points = max(2, points)
-    top = lexicographic(instance, "security", "npv", None, solver, time_limit_s, mip_gap)
-    rich = lexicographic(instance, "npv", "security", None, solver, time_limit_s, mip_gap)
-    if top is None or rich is None:
-        raise InfeasibleError(["no plan satisfies the constraints, so there is no frontier"])
-    lo, hi = rich.evaluation.security, top.evaluation.security
+    top = lexicographic(instance, "security", "npv", None, options)
+    rich = lexicographic(instance, "npv", "security", None, options)
+    if top.result is None or rich.result is None:
+        failed = top if top.result is None else rich
+        return Frontier((), f"No frontier: an extreme plan gave no plan ({failed.message}).")
+    lo, hi = rich.result.evaluation.security, top.result.evaluation.security
     bounds = [lo + (hi - lo) * i / (points - 1) for i in range(1, points - 1)]
-    tasks = [(instance, "npv", "security", b, solver, time_limit_s, mip_gap) for b in bounds]
-    inner = run_parallel(lexicographic, tasks, workers=workers, label="frontier", progress=progress)
-    found = [_point(rich, lo)] + [_point(r, b) for r, b in zip(inner, bounds) if r is not None]
-    found.append(_point(top, hi))
-    return with_changes(nondominated(found))
+    tasks = [(instance, "npv", "security", b, options) for b in bounds]
+    inner = run_parallel(lexicographic, tasks, parallel, label="frontier")
+    found = [_point(rich.result, lo)]
+    found += [_point(o.result, b) for o, b in zip(inner, bounds) if o.result is not None]
+    found.append(_point(top.result, hi))
+    stopped = [o for o in inner if o.status == "no_plan"]
+    note = ""
+    if stopped:
+        note = (f"{len(stopped)} of {len(bounds)} inner frontier bounds gave no plan within the "
+                f"time limit ({stopped[0].message}); they are not drawn.")
+    return Frontier(tuple(with_changes(nondominated(found))), note)
 
 
-def _ladder_point(instance: Instance, total: float, solver, time_limit_s, mip_gap) -> dict:
-    row = {"total_budget_musd": total}
-    try:
-        r = solve(instance.with_settings(total_budget_musd=total), solver=solver,
-                  time_limit_s=time_limit_s, mip_gap=mip_gap, diagnose=False)
-    except InfeasibleError:
-        row.update({"status": "infeasible", "objective_value": None, "npv_musd": None,
-                    "security_share_years": None, "total_capex_musd": None, "funded_count": None,
-                    "funded": []})
-        return row
-    row.update({"status": r.info.status, "objective_value": r.objective_value,
-                "npv_musd": r.evaluation.npv_musd, "security_share_years": r.evaluation.security,
-                "total_capex_musd": r.evaluation.total_capex, "funded_count": len(r.starts),
-                "funded": sorted(r.starts)})
+def _ladder_point(instance: Instance, total: float, options: SolveOptions) -> dict:
+    out = resolve(instance.with_settings(total_budget_musd=total), options)
+    row = {"total_budget_musd": total, **summary_row(out)}
+    r = out.result
+    row["security_share_years"] = None if r is None else r.evaluation.security
+    row["funded"] = [] if r is None else sorted(r.starts)
     return row
 
 
@@ -131,13 +151,11 @@ def ladder_budgets(instance: Instance, steps: int = 6) -> list[float]:
     return [round(top * k / steps, 6) for k in range(1, steps + 1)]
 
 
-def budget_ladder(instance: Instance, budgets: list[float] | None = None, *,
-                  solver: str | None = None, time_limit_s: float | None = None,
-                  mip_gap: float | None = None, workers: int | None = None,
-                  progress: bool = True) -> list[dict]:
+def budget_ladder(instance: Instance, budgets: list[float] | None = None,
+                  options: SolveOptions = SolveOptions(),
+                  parallel: Parallel = Parallel()) -> BudgetLadder:
     """The optimum (workbook objective) at each total budget, with changes between neighbours."""
     budgets = budgets or ladder_budgets(instance)
-    tasks = [(instance, b, solver, time_limit_s, mip_gap) for b in budgets]
-    rows = run_parallel(_ladder_point, tasks, workers=workers, label="budget ladder",
-                        progress=progress)
-    return with_changes(rows)
+    tasks = [(instance, b, options) for b in budgets]
+    rows = run_parallel(_ladder_point, tasks, parallel, label="budget ladder")
+    return BudgetLadder(tuple(with_changes(rows)))

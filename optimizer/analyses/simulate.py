@@ -57,8 +57,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .evaluate import TOL
-from .results import Result
+from ..evaluate import TOL
+from ..results import Result
 
 TARGET_TOL = 1e-7  # the tolerance families.violations / target_met_year apply to China shares
 QUANTILES = (10, 50, 90)  # percentiles reported (P10, P50, P90)
@@ -69,6 +69,29 @@ CHUNK_ELEMENTS = 100_000
 MIN_CHUNK_DRAWS = 1_000
 PROGRESS_DELAY_S = 0.5  # the progress bar appears only for runs longer than this
 MEASURES = {"total_capex": "total capex $M", "npv": "NPV $M"}
+TABLE_KEYS = ("simulation_summary", "simulation_budget", "simulation_targets", "simulation_online",
+              "simulation_risks", "simulation_settings", "simulation_histogram")
+
+
+@dataclass(frozen=True)
+class SimulationTables:
+    """The tables of a :class:`Simulation` (see :meth:`Simulation.to_tables`), as a result carries
+    them and as results.json holds them: ``by_key`` maps each key of :data:`TABLE_KEYS` present
+    to its rows."""
+
+    by_key: dict[str, list[dict[str, Any]]]
+
+    def tables(self) -> dict[str, Any]:
+        return dict(self.by_key)
+
+    @classmethod
+    def of(cls, sim: "Simulation", histogram_bins: int | None = 30) -> "SimulationTables":
+        return cls(sim.to_tables(histogram_bins))
+
+    @classmethod
+    def from_tables(cls, doc: dict[str, Any]) -> "SimulationTables | None":
+        found = {key: doc[key] for key in TABLE_KEYS if doc.get(key) is not None}
+        return cls(found) if found else None
 
 
 @dataclass(frozen=True)

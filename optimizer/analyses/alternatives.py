@@ -9,16 +9,40 @@ longer be met. Each alternative is a verified plan.
 
 from __future__ import annotations
 
-from .errors import InfeasibleError, SolverError
-from .model import add_floor, add_no_good_cut, build_model, objective_terms
-from .results import Result
-from .solve import solve_model
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..model import add_floor, add_no_good_cut, build_model, objective_terms
+from ..resolve import SolveOptions, resolve_model
+from ..results import Result
 
 
-def find_alternatives(result: Result, k: int, *, within: float | None = None,
-                      solver: str | None = None, time_limit_s: float | None = None,
-                      mip_gap: float | None = None) -> list[Result]:
-    """Up to ``k`` distinct portfolios within ``within`` of ``result``'s objective, best first."""
+@dataclass(frozen=True)
+class Alternatives:
+    """One row per near-optimal alternative, against the optimum; ``note`` says why the search
+    stopped early when a re-solve gave no plan within its time limit."""
+
+    rows: tuple[Mapping[str, Any], ...]
+    note: str = ""
+
+    def tables(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"alternatives": [dict(r) for r in self.rows]}
+        if self.note:
+            out["alternatives_note"] = self.note
+        return out
+
+
+def near_optimal(result: Result, k: int, options: SolveOptions = SolveOptions(), *,
+                 within: float | None = None) -> Alternatives:
+    """Up to ``k`` alternatives (see :func:`find_alternatives`) as a table against the optimum."""
+    found, note = find_alternatives(result, k, options, within=within)
+    return Alternatives(tuple(alternatives_table(result, found)), note)
+
+
+def find_alternatives(result: Result, k: int, options: SolveOptions = SolveOptions(), *,
+                      within: float | None = None) -> tuple[list[Result], str]:
+    """Up to ``k`` distinct portfolios within ``within`` of ``result``'s objective, best first,
+    and a note when the search stopped because a re-solve gave no plan in its time limit."""
     inst = result.instance
     within = inst.settings.alternatives_within if within is None else within
     best = result.objective_value
@@ -30,14 +54,14 @@ def find_alternatives(result: Result, k: int, *, within: float | None = None,
         for funded in seen:
             add_no_good_cut(m, funded)
         add_floor(m, objective_terms(m), floor - 1e-9 * max(1.0, abs(floor)), "near_optimal")
-        try:
-            alt = solve_model(m, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                              diagnose=False)
-        except (InfeasibleError, SolverError):
-            break
-        found.append(alt)
-        seen.append(set(alt.starts))
-    return found
+        outcome = resolve_model(m, options)
+        if outcome.result is None:
+            note = "" if outcome.status == "infeasible" else (
+                f"The search stopped after {len(found)} alternatives: {outcome.message}")
+            return found, note
+        found.append(outcome.result)
+        seen.append(set(outcome.result.starts))
+    return found, ""
 
 
 def compare(base: Result, alt: Result) -> dict:

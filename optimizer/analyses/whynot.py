@@ -16,19 +16,34 @@ by the LP-relaxation bound on the forced objective; the others are ``not_evaluat
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
 
-from .evaluate import allowed_starts
-from .instance import Instance
-from .model import build_model
-from .resolve import run_parallel, try_solve
-from .results import Result
+from ..evaluate import allowed_starts
+from ..instance import Instance
+from ..model import build_model
+from ..resolve import Outcome, Parallel, SolveOptions, resolve, run_parallel
+from ..results import Result
+from ..solvers import run_solver
+from ..tables import objective_unit
 
 RESOLVE_LIMIT = 15
 
 
-def objective_unit(objective: str) -> str:
-    return "share-years" if objective == "security" else "$M"
+@dataclass(frozen=True)
+class WhyNot:
+    """A reason for every rejected project: ``reasons`` maps project_id to ``{"reason",
+    "kind", "objective_loss"}`` (in workbook order); ``note`` says when re-solves were limited."""
+
+    reasons: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    note: str = ""
+
+    def tables(self) -> dict[str, Any]:
+        return {"why_not": dict(self.reasons), "why_not_note": self.note}
+
+    @classmethod
+    def from_tables(cls, doc: Mapping[str, Any]) -> "WhyNot":
+        return cls(dict(doc.get("why_not") or {}), doc.get("why_not_note") or "")
 
 
 def rule_reason(result: Result, pid: str) -> dict | None:
@@ -73,26 +88,28 @@ def forced(instance: Instance, pid: str) -> Instance:
     return instance.with_projects(projects)
 
 
-def closeness(result: Result, candidates: list[str]) -> dict[str, float]:
+def closeness(result: Result, candidates: list[str],
+              options: SolveOptions = SolveOptions()) -> dict[str, float]:
     """LP-relaxation bound on the objective with each candidate forced in (higher is closer).
 
     An LP that is infeasible scores minus infinity: forcing that project in is certainly infeasible.
+    The solver and time limit are the run's (``options``), the workbook's where not given.
     """
-    from .solve import run_solver
-
     s = result.instance.settings
+    solver = options.solver or s.solver
+    gap = s.mip_gap if options.mip_gap is None else options.mip_gap
     out = {}
     for pid in candidates:
         m = build_model(forced(result.instance, pid))
-        raw = run_solver(m, s.solver, s.time_limit_s, s.mip_gap, relaxed=True)
+        raw = run_solver(m, solver, options.time_limit(result.instance), gap, options.threads,
+                         relaxed=True)
         out[pid] = float(m.objective_expr.value() or 0.0) if raw.status == "optimal" else float("-inf")
     return out
 
 
-def explain_rejections(result: Result, *, workers: int | None = None, limit: int = RESOLVE_LIMIT,
-                       solver: str | None = None, time_limit_s: float | None = None,
-                       mip_gap: float | None = None, progress: bool = True) -> tuple[dict, str]:
-    """``({project_id: {"reason", "kind", "objective_loss"}}, note)`` for every rejected project."""
+def explain_rejections(result: Result, options: SolveOptions = SolveOptions(),
+                       parallel: Parallel = Parallel(), *, limit: int = RESOLVE_LIMIT) -> WhyNot:
+    """A reason for every rejected project (rules first, then forced re-solves)."""
     inst = result.instance
     s = inst.settings
     reasons: dict[str, dict] = {}
@@ -105,7 +122,7 @@ def explain_rejections(result: Result, *, workers: int | None = None, limit: int
             reasons[pid] = rule
     note = ""
     if len(to_solve) > limit:
-        score = closeness(result, to_solve)
+        score = closeness(result, to_solve, options)
         order = {pid: i for i, pid in enumerate(inst.projects)}
         ranked = sorted(to_solve, key=lambda q: (-score[q], order[q]))
         skipped = ranked[limit:]
@@ -118,14 +135,12 @@ def explain_rejections(result: Result, *, workers: int | None = None, limit: int
                             "reason": "Not re-solved: it ranked outside the closest "
                                       f"{limit} (its LP bound with it forced in is "
                                       f"{_fmt(score[pid], s.objective)})."}
-    tasks = [(forced(inst, pid), solver, time_limit_s, mip_gap, True) for pid in to_solve]
-    outcomes = run_parallel(try_solve, tasks, workers=workers, label="why-not re-solves",
-                            progress=progress)
+    tasks = [(forced(inst, pid), options, True) for pid in to_solve]
+    outcomes = run_parallel(resolve, tasks, parallel, label="why-not re-solves")
     base = result.objective_value
     for pid, outcome in zip(to_solve, outcomes):
-        reasons[pid] = _forced_reason(result, pid, outcome, base)
-    ordered = {pid: reasons[pid] for pid in result.rejected_ids}
-    return ordered, note
+        reasons[pid] = _forced_reason(result, outcome, base)
+    return WhyNot({pid: reasons[pid] for pid in result.rejected_ids}, note)
 
 
 def _fmt(value: float, objective: str) -> str:
@@ -134,12 +149,15 @@ def _fmt(value: float, objective: str) -> str:
     return f"{value:,.3f} share-years" if objective == "security" else f"{value:,.1f} $M"
 
 
-def _forced_reason(result: Result, pid: str, outcome, base: float) -> dict:
+def _forced_reason(result: Result, outcome: Outcome, base: float) -> dict:
     objective = result.instance.settings.objective
-    if isinstance(outcome, list):
-        why = " ".join(outcome)
+    if outcome.status == "infeasible":
         return {"kind": "forced_infeasible", "objective_loss": None,
-                "reason": f"Forcing it in is infeasible: {why}"}
+                "reason": f"Forcing it in is infeasible: {outcome.message}"}
+    if outcome.result is None:
+        return {"kind": "forced_no_plan", "objective_loss": None,
+                "reason": f"The re-solve with it forced in gave no plan: {outcome.message}"}
+    outcome = outcome.result
     loss = base - outcome.objective_value
     approx = "" if outcome.info.status == "optimal" and result.info.status == "optimal" else \
         " (a re-solve stopped at its time limit: the figure is approximate)"
