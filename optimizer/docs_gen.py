@@ -28,6 +28,7 @@ KIND_WORDS = {
     "bool": "boolean",
     "choice": "choice",
     "idlist": "project ids, comma-separated",
+    "list": "names, comma-separated",
 }
 BOOL_ALLOWED = "TRUE / FALSE (also yes/no, 1/0)"
 
@@ -39,8 +40,15 @@ ADDED_SETTINGS = (
     "seed",
     "alternatives_within",
     "max_project_risk",
+    "risk_adjusted",
+    "target_protection",
 )
-ADDED_SHEETS = (schema.SCENARIOS.name,)
+ADDED_SHEETS = (schema.COUNTRIES.name, schema.CASH_FLOWS.name, schema.SCENARIOS.name)
+# Columns added to sheets of contract v1 (version 2): sheet name -> field names.
+ADDED_COLUMNS = {
+    schema.PROJECTS.name: ("loss_probability", "delay_probability", "max_delay_years",
+                           "proposed_start"),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,10 +86,12 @@ def allowed_text(f: Field) -> str:
 
 
 def is_addition(sheet: Sheet, f: Field | None = None) -> bool:
-    """True for a sheet (``f`` None) or a setting that contract v1 does not have."""
+    """True for a sheet (``f`` None), a setting or a column that contract v1 does not have."""
     if f is None:
         return sheet.name in ADDED_SHEETS
-    return sheet.key_value and f.name in ADDED_SETTINGS
+    if sheet.key_value:
+        return f.name in ADDED_SETTINGS
+    return f.name in ADDED_COLUMNS.get(sheet.name, ())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,7 +120,8 @@ CONVENTIONS = """\
   per year).
 - Shares are fractions from 0 to 1. An Excel cell formatted as a percentage already holds a fraction
   (85% is stored as 0.85). A share above 1 is an error whose message suggests the fraction.
-- Years are calendar years (2031), never offsets, except `year_offset` in CapexProfile.
+- Years are calendar years (2031), never offsets, except `year_offset` in CapexProfile and
+  CashFlows.
 - Booleans accept TRUE/FALSE, yes/no, 1/0.
 - A cell holding a formula is read through its cached value. A formula with no cached value (a file
   written by a script and never opened in a spreadsheet program) is an error that names the cells.
@@ -149,7 +160,19 @@ analysis of the chosen plan: each funded project's build slips with that probabi
 number of years drawn uniformly from 1..max_delay_years. The same seed gives the same figures.
 
 Alternatives *(addition)*: near-optimal alternative plans are reported only when their objective is
-within `alternatives_within` (a fraction) of the optimum."""
+within `alternatives_within` (a fraction) of the optimum.
+
+Risk-adjusted planning *(addition)*: with `risk_adjusted` TRUE, the objective, the targets and
+`min_npv_musd` count expected figures under the loss and delay model of the Countries sheet:
+displaced tonnes of a mineral and year are min(expected deliveries, China-dependent volume) (linear;
+an upper bound of the expected displaced tonnes), and NPV is the expectation of the discounted cash
+flows under loss, delay and the triangular capex draw (mean (low + basis + high) / 3). Budgets stay
+on planned capex.
+
+Target protection *(addition)*: with `target_protection` = k > 0, each target must hold in every
+year from target_year even when the k funded projects of that mineral with the largest deliveries
+that year deliver nothing (planned deliveries, or expected ones with `risk_adjusted`). At most
+10: no plan is made against more than ten projects of one mineral failing together."""
 
 MINERALS_NOTES = """\
 China reliance of a mineral in a year = (china_share x demand - displaced tonnes) / demand, where
@@ -171,7 +194,49 @@ in which all of the project's spending falls within the horizon (see Budget).
 as given, so capex_basis changes budgets, not NPV. NPV counts the project's whole life as the team
 valued it; security benefits count only the years within the horizon. For an offtake, capex is
 whatever prepayment or investment the agreement needs (often 0) and `npv_musd` carries the premium
-paid over the market price (often negative)."""
+paid over the market price (often negative).
+
+A project with CashFlows rows *(addition)* may leave `npv_musd` blank: its NPV is computed from its
+capital and operating flows (see `CashFlows`), and so depends on the capex basis. When both are
+given and differ by more than max(0.5 $M, 1% of |npv_musd|), that is an error naming both figures.
+
+Risk *(addition)*: `loss_probability` is the project's own yearly probability of being lost
+(destroyed, its contract broken), from its start year on, independent of its country's loss event
+(sheet `Countries`). `delay_probability` and `max_delay_years` override its country's figures,
+which override the Settings ones.
+
+`proposed_start` *(addition)*: the committee's own portfolio, the projects with a proposed start
+year. `python -m optimizer evaluate WORKBOOK` scores it without optimizing; a start outside the
+project's window is a violation of the proposal that `evaluate` reports, not an input error."""
+
+COUNTRIES_NOTES = """\
+A country's loss event happens in each year from first_year on (past the horizon too, for the flows
+of a project's life) with its `loss_probability`; once it has happened (in year u) it is permanent:
+every project of that country is lost from year u on, including one that starts later.
+Independently, in each year from its own start year on, a funded project is lost with its own
+`loss_probability` (sheet `Projects`). Independently, with its delay probability it comes online d
+years late, d uniform on 1..max_delay_years. It delivers `capacity_tpa` in each year from its actual
+online year, for `operating_years` years, in which it has not been lost. A lost project spends its
+capex of the year of the loss and nothing after. A project's loss does not stop the projects that
+require it (a stated simplification).
+
+`max_capex_share` is a limit of the plan: its capex in the country (planned, at the capex basis;
+projects with no capex do not count) may not exceed that share of its total capex.
+
+A `country` must be a country of the Projects sheet: one spelt differently only by case or invisible
+characters is read as the Projects spelling, with a warning; one that no project is in is a warning
+(its row has no effect). A country may have one row."""
+
+CASH_FLOWS_NOTES = """\
+A project's capital flows: its capex c at the capex basis spends c x f[o] in year start + o (f its
+CapexProfile shares, or even shares over its build years). Its NPV, valued at its start year s at
+`discount_rate` r, is
+
+`NPV = -sum_o c f[o] (1+r)^-o + sum_j cf[j] (1+r)^-(build_years + j)`
+
+with cf[j] the `cash_flow_musd` of year_offset j (0 for an offset without a row). A project without
+rows keeps `npv_musd` as given; its operating flow is taken as a level yearly amount that gives that
+NPV."""
 
 BUDGET_NOTES = """\
 The reader warns about each horizon year with no row. Capital may only be spent within the
@@ -185,7 +250,12 @@ SCENARIOS_NOTES = """\
 Each row is solved as a variant of the base workbook (every project's capex times
 `capex_multiplier`, build time plus `delay_years`, every mineral's demand times
 `demand_multiplier`, every NPV times `npv_multiplier`) and compared side by side with the base
-plan."""
+plan.
+
+`lost_countries` *(addition)* lists countries of the Projects sheet, comma-separated (spelt as
+there; a look-alike spelling is read as the Projects one, with a warning; an unknown one is an
+error): in that scenario no project there may be funded (a must-fund one there is released for that
+scenario)."""
 
 SOURCES_SECTION = f"""\
 ## Sheet `{schema.SOURCES_SHEET}` (optional) *(addition)*
@@ -229,11 +299,13 @@ Text keys are compared after normalisation: Unicode NFKC, invisible format chara
 category Cf, such as the zero-width space U+200B) removed, no-break spaces turned into plain spaces,
 surrounding whitespace stripped, and case folded. Two spellings that normalise to the same key are
 one key:
-- Ids that must be unique (`project_id`, `mineral`, `scenario`): two rows whose keys collide are an
-  error naming both cells and both spellings (`GA-1` and `ga-1` are not two projects).
-- A reference (`requires`, the `mineral` of a project, the `project_id` of a CapexProfile row) that
-  matches a defined id only after normalisation is accepted and read as the defined id's spelling,
-  with a warning naming the cell, the spelling found and the spelling used.
+- Ids that must be unique (`project_id`, `mineral`, `scenario`, the `country` of a Countries row):
+  two rows whose keys collide are an error naming both cells and both spellings (`GA-1` and `ga-1`
+  are not two projects).
+- A reference (`requires`, the `mineral` of a project, the `project_id` of a CapexProfile or
+  CashFlows row, the `country` of a Countries row, the countries of `lost_countries`) that matches a
+  defined id (for a country: a Projects country) only after normalisation is accepted and read as
+  the defined spelling, with a warning naming the cell, the spelling found and the spelling used.
 - Groups and countries written in several spellings (`kz` and `KZ`) are one group or country, read
   as the first spelling seen, with one warning per extra spelling.
 - A key holding invisible characters gets a warning naming the cell and each character (U+200B);
@@ -290,6 +362,8 @@ SHEET_NOTES = {
     schema.MINERALS.name: MINERALS_NOTES,
     schema.PROJECTS.name: PROJECTS_NOTES,
     schema.BUDGET.name: BUDGET_NOTES,
+    schema.COUNTRIES.name: COUNTRIES_NOTES,
+    schema.CASH_FLOWS.name: CASH_FLOWS_NOTES,
     schema.SCENARIOS.name: SCENARIOS_NOTES,
 }
 

@@ -4,6 +4,7 @@ Units everywhere: money in $M, quantities in metric tons (per year for capacitie
 fractions 0..1, years as calendar-year integers. Defaults of the contract are already resolved here
 (``capex_high_musd`` = low when blank, ``latest_start`` = earliest_start, an even capex profile when
 the CapexProfile sheet has no rows for a project), so later stages never look at the schema again.
+Probabilities (loss, delay) are fractions 0..1; a loss probability is per year.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Settings:
     seed: int = 20250131
     alternatives_within: float = 0.05
     max_project_risk: float | None = None
+    risk_adjusted: bool = False  # objective, targets and min_npv_musd count expected figures
+    target_protection: int = 0  # funded projects per mineral a target must survive losing
 
     @property
     def last_year(self) -> int:
@@ -85,14 +88,18 @@ class Project:
     # Share of capex spent in each year after the start (offset 0 = start year); sums to 1.
     # Empty means "evenly over the build years" (all in the start year when build_years is 0).
     capex_profile: tuple[float, ...] = ()
+    loss_probability: float = 0.0  # the project's own yearly loss probability, fraction
+    delay_probability: float | None = None  # None: its country's, else Settings
+    max_delay_years: int | None = None  # None: its country's, else Settings
+    # Net operating cash flow in $M by year offset from the online year (0 = first operating
+    # year), from the CashFlows sheet; empty when the project has no rows (a level flow is fitted
+    # to npv_musd downstream). A missing offset between given ones is 0.0.
+    cash_flows: tuple[float, ...] = ()
+    proposed_start: int | None = None  # the committee's proposed start year; None: not proposed
 
     def capex(self, basis: str) -> float:
         """Capital cost in $M at ``basis`` (low, mid = average of low and high, high)."""
-        if basis == "low":
-            return self.capex_low_musd
-        if basis == "high":
-            return self.capex_high_musd
-        return 0.5 * (self.capex_low_musd + self.capex_high_musd)
+        return capex_at_basis(self.capex_low_musd, self.capex_high_musd, basis)
 
     @property
     def spend_shares(self) -> tuple[float, ...]:
@@ -101,6 +108,33 @@ class Project:
             return self.capex_profile
         n = max(self.build_years, 1)
         return tuple([1.0 / n] * n)
+
+
+def capex_at_basis(low_musd: float, high_musd: float, basis: str) -> float:
+    """Capital cost in $M at ``basis``: low, mid (the average of low and high) or high."""
+    if basis == "low":
+        return low_musd
+    if basis == "high":
+        return high_musd
+    return 0.5 * (low_musd + high_musd)
+
+
+@dataclass(frozen=True)
+class Country:
+    """One row of the Countries sheet: the risks of a country where projects are.
+
+    ``loss_probability``: yearly probability of a country-wide loss event (every project there is
+    lost from that year on), fraction. ``delay_probability`` / ``max_delay_years``: None inherits
+    Settings. ``max_capex_share``: cap on the plan's capex there as a fraction of its total capex
+    (None: no cap).
+    """
+
+    country: str
+    loss_probability: float = 0.0
+    delay_probability: float | None = None
+    max_delay_years: int | None = None
+    max_capex_share: float | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,10 +151,14 @@ class Scenario:
     delay_years: int = 0
     demand_multiplier: float = 1.0
     npv_multiplier: float = 1.0
+    lost_countries: tuple[str, ...] = ()  # no project in these countries may be funded
 
 
 def _frozen(d: Mapping) -> Mapping:
     return MappingProxyType(dict(d))
+
+
+_MAPPINGS = ("minerals", "projects", "budget", "countries")  # Instance's read-only mappings
 
 
 @dataclass(frozen=True)
@@ -137,10 +175,12 @@ class Instance:
     sources_header: tuple[str, ...] = ()
     sources: tuple[SourceRow, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    # country (as spelt in Projects) -> Country, workbook order; a country without a row has none
+    countries: Mapping[str, Country] = field(default_factory=dict)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
-        for attr in ("minerals", "projects", "budget"):
+        for attr in _MAPPINGS:
             value = getattr(self, attr)
             if not isinstance(value, MappingProxyType):
                 object.__setattr__(self, attr, _frozen(value))
@@ -148,7 +188,7 @@ class Instance:
     def __getstate__(self) -> dict:
         """Picklable state (read-only mappings become dicts), for parallel re-solves."""
         state = dict(self.__dict__)
-        for attr in ("minerals", "projects", "budget"):
+        for attr in _MAPPINGS:
             state[attr] = dict(state[attr])
         return state
 

@@ -390,6 +390,7 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
     from .analyses.scenarios import RobustPrice, ScenarioComparison
     from .analyses.sensitivity import BudgetSensitivity
     from .analyses.simulate import TABLE_KEYS, SimulationTables
+    from .analyses.stress import StressTest
     from .analyses.whynot import WhyNot
 
     keys = list(doc["analyses"]) if "analyses" in doc else list(doc)
@@ -406,6 +407,8 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
         return None
 
     found: dict[str, Any] = {"sensitivity_skipped": bool(tables.pop("sensitivity_skipped", False))}
+    if (stress := rows("stress_test")) is not None:
+        found["stress"] = StressTest(stress)
     if (robust := rows("robust")) is not None:
         found["robust"] = RobustPrice(robust)
     if (scenarios := rows("scenarios")) is not None:

@@ -38,14 +38,16 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
             frontier_points: int = 0, alternatives: int = 0, simulate_draws: int = 0) -> Result:
     """The result with its analyses attached.
 
-    Always: the price of robustness (when robust_gamma > 0) and the scenarios (when the workbook
-    has any). ``sensitivity``: why-not and budget-sensitivity re-solves. ``frontier_points``: the
+    Always: the stress test (each country with a funded project lost), the price of robustness
+    (when robust_gamma > 0) and the scenarios (when the workbook has any). ``sensitivity``: why-not and budget-sensitivity re-solves. ``frontier_points``: the
     NPV / China-reliance frontier and the budget ladder. ``alternatives``: up to that many
     near-optimal portfolios. ``simulate_draws``: Monte Carlo draws of capex and delays.
     """
     from .analyses import scenarios
+    from .analyses.stress import stress_test
 
-    found = {"robust": scenarios.robust_price(result, options),
+    found = {"stress": stress_test(result),
+             "robust": scenarios.robust_price(result, options),
              "scenarios": scenarios.compare_scenarios(result, options, parallel)}
     if sensitivity:
         from .analyses.sensitivity import budget_sensitivity

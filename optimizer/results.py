@@ -9,12 +9,14 @@ comes from it, never from solver variables) and a :class:`SolveInfo`. ``to_json`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 from . import __version__
 from .analyses import Analyses
 from .evaluate import Evaluation, target_met_year
 from .instance import Instance
+from .portfolio import PortfolioFinance, portfolio_finance
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class Result:
     def objective_value(self) -> float:
         return self.evaluation.objective_value(self.instance.settings.objective)
 
+    @cached_property
+    def finance(self) -> PortfolioFinance:
+        """Cash flows, IRR, payback, peak funding and country concentration of the plan."""
+        return portfolio_finance(self.instance, self.starts)
+
     @property
     def objective_note(self) -> str:
         """Said when a plan that is not proven optimal was valued by the solver's model below its
@@ -89,9 +96,11 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         inst, ev, info = self.instance, self.evaluation, self.info
         s = inst.settings
+        fin = self.finance
         funded = []
         for pid in self.funded_ids:
             p = inst.projects[pid]
+            pf = fin.projects[pid]
             funded.append({
                 "project_id": pid,
                 "name": p.name,
@@ -104,6 +113,9 @@ class Result:
                 "npv_musd": p.npv_musd,
                 "npv_discounted_musd": ev.npv_discounted[pid],
                 "risk": p.risk,
+                "irr": pf.irr.value,
+                "irr_note": pf.irr.reason,
+                "payback_year": pf.payback_year,
             })
         doc: dict[str, Any] = {
             "status": info.status,
@@ -131,6 +143,15 @@ class Result:
                 for m in inst.minerals
             },
             "displaced_t": {m: {str(t): v for t, v in ev.displaced[m].items()} for m in inst.minerals},
+            "cash_flow_by_year": {str(t): v for t, v in fin.cash_flow_by_year.items()},
+            "cumulative_cash_flow_by_year": {str(t): v for t, v in fin.cumulative_by_year.items()},
+            "peak_funding_musd": fin.peak_funding_musd,
+            "peak_funding_year": fin.peak_funding_year,
+            "portfolio_irr": fin.irr.value,
+            "portfolio_irr_note": fin.irr.reason,
+            "portfolio_payback_year": fin.payback_year,
+            "country_capex_share": dict(fin.country_capex_share),
+            "capex_hhi": fin.capex_hhi,
             "target_met_year": self.target_met(),
             "input_file": inst.source_path,
             "input_sha256": inst.input_sha256,

@@ -10,7 +10,7 @@ Field kinds (``Field.kind``):
 ``share``   fraction 0..1 (a value > 1 is probably a percentage typed as 85: the message says so)
 ``year``    calendar year (integer)           ``text``    free text
 ``bool``    TRUE/FALSE, yes/no, 1/0           ``choice``  one of ``Field.choices``
-``idlist``  comma-separated project ids
+``idlist``  comma-separated project ids      ``list``    comma-separated names (countries)
 
 Every numeric field has a finite ``minimum`` and ``maximum``. Where the business has no limit, the
 bound is a guard (``Field.guard``) set far beyond any real figure, so that a typing or unit slip
@@ -34,6 +34,11 @@ PREMIUM_LIMIT_USD_PER_T = 1e7  # $/t = $10,000/kg, several times the price of ga
 WEIGHT_LIMIT = 1e6  # security weights are relative; a million times another is already absurd
 MULTIPLIER_LIMIT = 100.0  # scenario multipliers: a hundredfold change is a stress test's limit
 TIME_LIMIT_MAX_S = 1e6  # s: about 11.6 days of solver time
+# target_protection: funded projects of one mineral assumed to fail at once. A portfolio funds a
+# handful of plants per mineral, and every unit of protection calls for that much spare capacity;
+# more than ten failing together is a stress no decision is planned against (a slip: 100 for 1).
+PROTECTION_LIMIT = 10
+OFFSET_LIMIT_YEARS = 200  # CashFlows year_offset: as long as the longest operating_years allowed
 YEAR_MIN, YEAR_MAX = 1900, 2200  # calendar years
 
 NO_BREAK_SPACES = "\u00a0\u2007\u202f"  # no-break, figure and narrow no-break space
@@ -68,6 +73,9 @@ class Field:
     exclusive_minimum: bool = False  # True: the value must be > minimum, not >= minimum
     guard: bool = False  # True: the maximum only catches typing and unit slips (no business rule)
     key: bool = False  # text compared by key(): case, spaces and invisible characters ignored
+    # A required field that may be left blank in one case, in words ("the project has CashFlows
+    # rows"); the validator checks that case itself.
+    required_unless: str = ""
 
     @property
     def required(self) -> bool:
@@ -212,6 +220,14 @@ SETTINGS = Sheet(
         Field("alternatives_within", "share", "Near-optimal alternatives must score within this "
               "fraction of the optimum.", "Alternatives within", default=0.05, minimum=0.0,
               maximum=1.0),
+        # Version 2 (optional).
+        Field("risk_adjusted", "bool", "The objective, the targets and min_npv_musd count expected "
+              "figures under country and project losses, delays and the capex range; budgets stay "
+              "on planned capex.", "Risk adjusted", default=False),
+        Field("target_protection", "int", "Each target must hold from target_year even when this "
+              "many funded projects of the mineral (those delivering most that year) deliver "
+              "nothing. 0 switches it off.", "Target protection", unit="projects", default=0,
+              minimum=0, maximum=PROTECTION_LIMIT, guard=True),
     ),
 )
 
@@ -269,8 +285,10 @@ PROJECTS = Sheet(
               "Operating life", unit="years", default=None, default_text="to horizon end",
               minimum=1, maximum=200),
         Field("npv_musd", "number", "The project's own financial NPV, valued at its start year, net "
-              "of capex, without security value.", "NPV", unit="$M",
-              minimum=-MONEY_LIMIT_MUSD, maximum=MONEY_LIMIT_MUSD, guard=True),
+              "of capex, without security value. May be blank for a project with CashFlows rows: "
+              "its NPV is then computed from them.", "NPV", unit="$M",
+              minimum=-MONEY_LIMIT_MUSD, maximum=MONEY_LIMIT_MUSD, guard=True,
+              required_unless="the project has CashFlows rows (its NPV is computed from them)"),
         Field("requires", "idlist", "Project ids, comma-separated: each must be funded and online "
               "no later than this project.", "Requires", default=None, key=True, width=14),
         Field("exclusive_group", "text", "At most one project of a group is funded.",
@@ -278,6 +296,63 @@ PROJECTS = Sheet(
         Field("risk", "share", "Political and execution risk score, for reporting and limits.",
               "Risk", default=0.0, minimum=0.0, maximum=1.0, width=8),
         Field("must_fund", "bool", "The plan must fund it.", "Must fund", default=False, width=10),
+        # Version 2 (optional).
+        Field("loss_probability", "share", "Yearly probability that the project itself is lost "
+              "(destroyed, its contract broken), from its start year on; independent of its "
+              "country's loss event.", "Loss probability", unit="%/yr", default=0.0, minimum=0.0,
+              maximum=1.0, width=12),
+        Field("delay_probability", "share", "Probability that it comes online late; overrides its "
+              "country's and the Settings figure.", "Delay probability", unit="%", default=None,
+              default_text="its country's, else Settings", minimum=0.0, maximum=1.0, width=12),
+        Field("max_delay_years", "int", "A late project is late by 1..max_delay_years years, each "
+              "equally likely; overrides its country's and the Settings figure.", "Max delay",
+              unit="years", default=None, default_text="its country's, else Settings", minimum=0,
+              maximum=30, width=10),
+        Field("proposed_start", "year", "The committee's own plan: the year it proposes to start "
+              "the project (blank: not proposed). Scored by `evaluate`; a year outside the "
+              "project's window is a violation of the proposal, not an input error.",
+              "Proposed start", default=None, minimum=YEAR_MIN, maximum=YEAR_MAX, width=12),
+    ),
+)
+
+COUNTRIES = Sheet(
+    name="Countries",
+    required=False,
+    description="Optional (version 2). Risk by country: one row per Projects country that has a "
+                "loss event, its own delays or a capex limit. A country with no row has no loss "
+                "event and the Settings delays.",
+    fields=(
+        Field("country", "text", "A country of the Projects sheet.", "Country", unique=True,
+              key=True, width=16),
+        Field("loss_probability", "share", "Yearly probability of a country-wide loss event (war, "
+              "seizure, expropriation): every project there is lost that year, and stays lost.",
+              "Loss probability", unit="%/yr", default=0.0, minimum=0.0, maximum=1.0, width=12),
+        Field("delay_probability", "share", "Probability that a project there comes online late.",
+              "Delay probability", unit="%", default=None,
+              default_text="Settings delay_probability", minimum=0.0, maximum=1.0, width=12),
+        Field("max_delay_years", "int", "A late project there is late by 1..max_delay_years years, "
+              "each equally likely.", "Max delay", unit="years", default=None,
+              default_text="Settings max_delay_years", minimum=0, maximum=30, width=10),
+        Field("max_capex_share", "share", "The plan's capex in this country (planned, at the capex "
+              "basis) may not exceed this share of the plan's total capex.", "Max capex share",
+              unit="%", default=None, minimum=0.0, maximum=1.0, width=12),
+        Field("source", "text", "Where the figures come from.", "Source", default=None, width=34),
+    ),
+)
+
+CASH_FLOWS = Sheet(
+    name="CashFlows",
+    required=False,
+    description="Optional (version 2). Net operating cash flows of a project by year after it "
+                "comes online; its NPV is then computed from them and its capital flows.",
+    fields=(
+        Field("project_id", "text", "A Projects id.", "Project id", key=True, width=12),
+        Field("year_offset", "int", "0 is the project's first operating year (its online year); "
+              "a missing offset between given ones has a flow of 0.", "Year offset",
+              unit="years", minimum=0, maximum=OFFSET_LIMIT_YEARS, guard=True),
+        Field("cash_flow_musd", "number", "Net operating cash flow of that year; + is an inflow.",
+              "Cash flow", unit="$M", minimum=-MONEY_LIMIT_MUSD, maximum=MONEY_LIMIT_MUSD,
+              guard=True),
     ),
 )
 
@@ -321,11 +396,15 @@ SCENARIOS = Sheet(
               "Demand multiplier", default=1.0, minimum=0.0, maximum=MULTIPLIER_LIMIT, guard=True),
         Field("npv_multiplier", "number", "Multiplies every project's NPV.", "NPV multiplier",
               default=1.0, minimum=-MULTIPLIER_LIMIT, maximum=MULTIPLIER_LIMIT, guard=True),
+        Field("lost_countries", "list", "Countries of the Projects sheet, comma-separated: in this "
+              "scenario no project there may be funded (a must-fund one is released).",
+              "Lost countries", default=None, key=True, width=18),
     ),
 )
 
 # The order here is the order of sheets in the template and the documentation.
-SHEETS: tuple[Sheet, ...] = (SETTINGS, MINERALS, PROJECTS, BUDGET, CAPEX_PROFILE, SCENARIOS)
+SHEETS: tuple[Sheet, ...] = (SETTINGS, MINERALS, PROJECTS, COUNTRIES, BUDGET, CAPEX_PROFILE,
+                             CASH_FLOWS, SCENARIOS)
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
 
 # Settings sheet columns (the contract's names).

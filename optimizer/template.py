@@ -25,7 +25,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from . import schema
 from .docs_gen import allowed_text, plain, type_text
-from .instance import Instance, Project
+from .finance import project_npv_from_flows
+from .instance import Instance, Project, Settings
 from .schema import Field, Sheet
 from .xlsx_style import (
     BODY_FONT,
@@ -67,7 +68,10 @@ SETTINGS_HEADERS = ("Setting", "Value")  # the contract's `setting` and `value`,
 LOOKUPS: dict[tuple[str, str], tuple[str, str]] = {
     (schema.PROJECTS.name, "mineral"): (schema.MINERALS.name, "mineral"),
     (schema.CAPEX_PROFILE.name, "project_id"): (schema.PROJECTS.name, "project_id"),
+    (schema.CASH_FLOWS.name, "project_id"): (schema.PROJECTS.name, "project_id"),
+    (schema.COUNTRIES.name, "country"): (schema.PROJECTS.name, "country"),
 }
+LIST_KINDS = ("idlist", "list")  # comma-separated fields
 README_WIDTHS = (26, 64, 24, 20, 26)
 FREE_MIN_WIDTH, FREE_MAX_WIDTH = 10, 60  # column widths of Sources and extra sheets
 README_TABLE_HEADERS = ("Meaning", "Unit", "Default (blank cell)", "Allowed")
@@ -91,7 +95,9 @@ README_HOW = (
     "Dark blue headers must be filled on every row; light blue headers are optional: a blank cell "
     "takes the default.",
     "Drop-down lists offer the accepted choices (Kind, Must fund, Objective, Capex basis, Solver, "
-    "Budget carry-over); Mineral on Projects offers the names of the Minerals sheet.",
+    "Budget carry-over, Risk adjusted); Mineral on Projects offers the names of the Minerals "
+    "sheet, Project id on CapexProfile and CashFlows the ids of Projects, and Country on "
+    "Countries the countries of Projects.",
     "This README sheet is ignored by the optimizer, as is any sheet you add with a name of "
     "your own.",
 )
@@ -100,8 +106,8 @@ README_UNITS = (
     "Quantities: metric tons (t); demand and capacities are tonnes per year (t/yr).",
     "Shares and rates: fractions, shown as percentages. Type them with the % sign (85%); the cell "
     "stores 0.85. A value above 100% is an error.",
-    "Years: calendar years (2031), never offsets; the only exception is Year offset on "
-    "CapexProfile (0 is the start year).",
+    "Years: calendar years (2031), never offsets; the only exceptions are Year offset on "
+    "CapexProfile (0 is the start year) and on CashFlows (0 is the first operating year).",
     "Booleans: TRUE or FALSE (yes/no and 1/0 are accepted too).",
 )
 SHEET_HINTS = {
@@ -115,8 +121,16 @@ SHEET_HINTS = {
     "your First year; a horizon year with no row has a budget of 0 (the check warns about it).",
     schema.CAPEX_PROFILE.name: "Optional. Rows only for projects that do not spend their capex "
     "evenly over their build years: one row per year offset, shares summing to 100%.",
+    schema.COUNTRIES.name: "Optional. Rows only for countries of the Projects sheet with a risk "
+    "of a country-wide loss (war, seizure, expropriation), delays of their own or a cap on the "
+    "plan's capex there. A country with no row has no loss event and the Settings delays.",
+    schema.CASH_FLOWS.name: "Optional. Rows only for projects whose operating cash flows you "
+    "have: one row per year after the project comes online (offset 0 is its first operating "
+    "year), $M, + for an inflow. Its NPV is then computed from them and its capex, and its NPV "
+    "cell on Projects may be left blank.",
     schema.SCENARIOS.name: "Optional. Each named scenario is solved as a variant of this workbook "
-    "and compared side by side with the base plan.",
+    "and compared side by side with the base plan. Lost countries lists countries of the "
+    "Projects sheet, separated by commas, where nothing may be funded in that scenario.",
     schema.SOURCES_SHEET: "Optional sheet of your own: add a sheet named Sources with any headers "
     "in row 1 (source, figure, value, note ...) to record where the figures come from; it is "
     "carried into the decision memo as text.",
@@ -172,12 +186,15 @@ def template_content() -> WorkbookContent:
 def instance_content(instance: Instance) -> WorkbookContent:
     """Everything the instance holds, as sheet rows of the schema's fields."""
     s = instance.settings
+    projects = instance.projects.values()
     records = {
         schema.MINERALS.name: [_record(schema.MINERALS, m) for m in instance.minerals.values()],
-        schema.PROJECTS.name: [_record(schema.PROJECTS, p) for p in instance.projects.values()],
+        schema.PROJECTS.name: [_project_record(p, s) for p in projects],
+        schema.COUNTRIES.name: [_record(schema.COUNTRIES, c) for c in instance.countries.values()],
         schema.BUDGET.name: [{"year": year, "budget_musd": amount}
                              for year, amount in sorted(instance.budget.items())],
-        schema.CAPEX_PROFILE.name: _capex_profile_rows(instance.projects.values()),
+        schema.CAPEX_PROFILE.name: _capex_profile_rows(projects),
+        schema.CASH_FLOWS.name: _cash_flow_rows(projects),
         schema.SCENARIOS.name: [_record(schema.SCENARIOS, sc) for sc in instance.scenarios],
     }
     sources: list[Sequence[str]] = []
@@ -234,7 +251,7 @@ def number_format_for(f: Field) -> str:
         return YEAR
     if f.kind == "int":
         return INTEGER
-    if f.kind in ("text", "choice", "idlist"):
+    if f.kind in ("text", "choice", *LIST_KINDS):
         return TEXT_FORMAT
     return NUMBER
 
@@ -287,6 +304,8 @@ def field_note(sheet: Sheet, f: Field) -> str:
         lines.append(f"Unit: {unit}.")
     default = default_words(f)
     lines.append("Required." if f.required else f"Blank means: {default}.")
+    if f.required_unless:
+        lines.append(f"May be blank only when {f.required_unless}.")
     lines.append(f"Allowed: {allowed_words(sheet, f)}.")
     return "\n".join(lines)
 
@@ -424,10 +443,28 @@ def _record(sheet: Sheet, obj: object) -> dict[str, Any]:
 
 
 def _cell_value(f: Field, value: Any) -> Any:
-    """A value as a cell holds it: id lists joined by ", ", an empty list blank."""
-    if f.kind == "idlist":
+    """A value as a cell holds it: lists joined by ", ", an empty list blank."""
+    if f.kind in LIST_KINDS:
         return ", ".join(value) or None
     return value
+
+
+def _project_record(p: Project, settings: Settings) -> dict[str, Any]:
+    """The Projects row of ``p``; npv_musd is left blank when it is exactly the NPV its cash
+    flows give (so the workbook reads back the same, and keeps following the flows)."""
+    row = _record(schema.PROJECTS, p)
+    if p.cash_flows and p.npv_musd == project_npv_from_flows(p, settings):
+        row["npv_musd"] = None
+    return row
+
+
+def _cash_flow_rows(projects: Iterable[Project]) -> list[dict[str, Any]]:
+    """CashFlows rows ($M), one per year offset from the online year, of projects with flows."""
+    return [
+        {"project_id": p.project_id, "year_offset": offset, "cash_flow_musd": flow}
+        for p in projects
+        for offset, flow in enumerate(p.cash_flows)
+    ]
 
 
 def _is_even(p: Project) -> bool:

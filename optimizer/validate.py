@@ -2,7 +2,8 @@
 
 Every rule on a single field (kind, default, range, choices, uniqueness, friendly label) comes from
 :mod:`optimizer.schema`; this module only adds the rules that relate fields to each other (capex
-range, start window, the horizon, references between sheets, capex profiles). Every problem is
+range, start window, the horizon, references between sheets, capex profiles, cash flows and the
+NPV computed from them, countries). Every problem is
 collected, each naming the sheet and cell (``Projects!F12``) or row (``Projects row 12``), the value
 found and what is accepted; :func:`load_instance` raises one :class:`InputError` listing them all.
 
@@ -21,13 +22,19 @@ from typing import Any, Iterable
 
 from . import reader
 from .errors import InputError, Problem
-from .instance import Instance, Mineral, Project, Scenario, Settings, SourceRow
+from .finance import npv_from_flows
+from .instance import (Country, Instance, Mineral, Project, Scenario, Settings, SourceRow,
+                       capex_at_basis)
 from .reader import CellError, RawCell, RawSheet, UncachedFormula, is_blank
-from .schema import (BUDGET, CAPEX_PROFILE, MINERALS, PROJECTS, SCENARIOS, SETTING_COLUMN,
-                     SETTINGS, SHEETS, SOURCES_SHEET, VALUE_COLUMN, Field, Sheet, clean,
-                     header_aliases, invisible_characters, is_invisible, key, normalize_header)
+from .schema import (BUDGET, CAPEX_PROFILE, CASH_FLOWS, COUNTRIES, MINERALS, MONEY_LIMIT_MUSD,
+                     PROJECTS, SCENARIOS, SETTING_COLUMN, SETTINGS, SHEETS, SOURCES_SHEET,
+                     VALUE_COLUMN, Field, Sheet, clean, header_aliases, invisible_characters,
+                     is_invisible, key, normalize_header)
 
 SHARE_TOLERANCE = 1e-6  # a project's capex shares may miss 1 by this much
+# npv_musd may differ from the NPV computed from CashFlows by max(0.5 $M, 1% of |npv_musd|)
+NPV_TOLERANCE_MUSD, NPV_TOLERANCE_SHARE = 0.5, 0.01
+LIST_KINDS = ("idlist", "list")  # comma-separated fields, read as tuples
 SHEET_NAME_CUTOFF = 0.8  # difflib ratio from which a sheet name is a misspelt contract sheet name
 MAX_LISTED = 20  # cells listed by name in one message before "and N more"
 
@@ -140,33 +147,48 @@ def _build(path: Path, sha256: str, raw: dict[str, RawSheet], report: Report) ->
     _check_minerals(minerals, settings, report)
     _check_projects(projects, horizon, minerals if MINERALS.name in raw else None, report)
     budget = _resolve_budget(tables.get(BUDGET.name), horizon, report)
-    profiles = _resolve_capex_profiles(tables.get(CAPEX_PROFILE.name, []),
-                                       projects if PROJECTS.name in raw else None, report)
+    known = projects if PROJECTS.name in raw else None  # None: Projects missing (reported)
+    profile_rows = tables.get(CAPEX_PROFILE.name, [])
+    profiles = _resolve_capex_profiles(profile_rows, known, report)
+    flows = _resolve_cash_flows(tables.get(CASH_FLOWS.name, []), known, report)
+    _check_npvs(projects, settings, _Capital(profiles, _profiled(profile_rows)), flows, report)
+    countries = _resolve_countries(tables.get(COUNTRIES.name, []), known, report)
+    scenarios = tables.get(SCENARIOS.name, [])
+    _check_lost_countries(scenarios, known, report)
     sources_header, sources = _read_sources(raw.get(SOURCES_SHEET), report)
     if report.errors:
         return None
     return Instance(
         settings=Settings(**settings.values),
         minerals={r.values["mineral"]: Mineral(**r.values) for r in minerals},
-        projects={r.values["project_id"]: _project(r, profiles) for r in projects},
+        projects={r.values["project_id"]: _project(r, profiles, flows) for r in projects},
         budget=budget,
         name=path.stem,
         source_path=str(path),
         input_sha256=sha256,
         sources_header=sources_header,
         sources=sources,
-        scenarios=tuple(Scenario(**r.values) for r in tables.get(SCENARIOS.name, [])),
+        scenarios=tuple(_scenario(r) for r in scenarios),
+        countries={r.values["country"]: Country(**r.values) for r in countries},
         warnings=tuple(str(w) for w in report.warnings),
     )
 
 
-def _project(record: Record, profiles: dict[str, tuple[float, ...]]) -> Project:
-    """The Project of a fully checked record, with its capex profile resolved."""
+def _project(record: Record, profiles: dict[str, tuple[float, ...]],
+             flows: dict[str, "_Flows"]) -> Project:
+    """The Project of a fully checked record, with its capex profile and cash flows resolved."""
     values = dict(record.values)
     values["requires"] = values["requires"] or ()
     values["capex_profile"] = profiles.get(values["project_id"]) or _even_profile(
         values["build_years"])
+    given = flows.get(values["project_id"])
+    values["cash_flows"] = given.dense() if given else ()
     return Project(**values)
+
+
+def _scenario(record: Record) -> Scenario:
+    """The Scenario of a fully checked record (no lost countries when the cell is blank)."""
+    return Scenario(**{**record.values, "lost_countries": record.values["lost_countries"] or ()})
 
 
 def _even_profile(build_years: int) -> tuple[float, ...]:
@@ -242,7 +264,7 @@ def _parse_table(sheet: Sheet, raw: RawSheet, report: Report) -> list[Record]:
         for f in sheet.fields:
             cell = cells.get(f.name)
             if cell is None:  # column missing: reported once already
-                record.values[f.name] = INVALID if f.required else f.default
+                record.values[f.name] = _missing_value(f)
                 continue
             if isinstance(cell.value, UncachedFormula):
                 uncached.append(cell)
@@ -253,6 +275,14 @@ def _parse_table(sheet: Sheet, raw: RawSheet, report: Report) -> list[Record]:
         records.append(record)
     _report_uncached(raw.title, uncached, report)
     return records
+
+
+def _missing_value(f: Field) -> Any:
+    """The value of a field whose column is missing: INVALID when required (reported), None when
+    required only in a case checked later (``Field.required_unless``), else the default."""
+    if f.required_unless:
+        return None
+    return INVALID if f.required else f.default
 
 
 def _map_header(sheet: Sheet, raw: RawSheet, report: Report) -> dict[str, int]:
@@ -278,7 +308,7 @@ def _map_header(sheet: Sheet, raw: RawSheet, report: Report) -> dict[str, int]:
         else:
             columns[name] = index
     for f in sheet.fields:
-        if f.required and f.name not in columns:
+        if f.required and not f.required_unless and f.name not in columns:
             hint = _closest_header(f, unknown)
             report.error(f"{raw.title} row 1", f"required column {f.name} (or '{f.header}') is "
                                                f"missing{hint}.")
@@ -380,7 +410,7 @@ def _clean_key(f: Field, found: Any, record: Record, report: Report) -> None:
         report.warn(where, f"{f.name} holds only invisible characters ({chars}): it is read as "
                            "blank; clear the cell.")
         return
-    record.values[f.name] = cleaned if f.kind == "idlist" else cleaned[0]
+    record.values[f.name] = cleaned if f.kind in LIST_KINDS else cleaned[0]
     read_as = ", ".join(cleaned)
     report.warn(where, f"{f.name} {_visible(found.strip(' '))} contains the invisible "
                        f"character{'s' if len(hidden) > 1 else ''} {chars}: it is read as "
@@ -510,6 +540,8 @@ def _read_cell(f: Field, cell: RawCell, title: str, report: Report) -> Any:
     if isinstance(value, UncachedFormula):
         return INVALID  # reported per sheet by _report_uncached
     if is_blank(value):
+        if f.required_unless:
+            return None  # checked with the other sheets
         if f.required:
             report.error(f"{title}!{cell.ref}", f"{f.name} is blank but required: expected "
                                                 f"{_accepted(f)}.")
@@ -526,7 +558,7 @@ def parse_value(f: Field, value: Any) -> Any:
     """The typed value of a non-blank cell for field ``f``; BadValue says what is wrong.
 
     number, share -> float; int, year -> int; bool -> bool; text, choice -> str;
-    idlist -> tuple of str. Ranges come from the schema (shares are 0..1 unless narrower).
+    idlist, list -> tuple of str. Ranges come from the schema (shares are 0..1 unless narrower).
     """
     if isinstance(value, (CellError, dt.date, dt.time, dt.timedelta)):
         raise BadValue(f"{f.name} is {_show(value)}: expected {_accepted(f)}.")
@@ -542,13 +574,13 @@ def parse_value(f: Field, value: Any) -> Any:
         return number
     if kind == "bool":
         return _boolean(f, value)
-    if kind in ("text", "choice", "idlist"):
+    if kind in ("text", "choice", *LIST_KINDS):
         if isinstance(value, bool):
             raise BadValue(f"{f.name} is {_show(value)}: expected {_accepted(f)}.")
         text = _fmt(value) if isinstance(value, (int, float)) else str(value).strip()
         if kind == "choice":
             return _choice(f, text)
-        if kind == "idlist":
+        if kind in LIST_KINDS:
             return tuple(part.strip() for part in text.split(",") if part.strip())
         return text
     raise ValueError(f"schema field {f.name} has unknown kind {kind!r}")
@@ -647,6 +679,7 @@ def _accepted(f: Field) -> str:
         "bool": "TRUE/FALSE, yes/no or 1/0",
         "choice": "one of " + ", ".join(f.choices),
         "idlist": "project ids separated by commas",
+        "list": "names separated by commas",
     }[f.kind]
     text = f"{base} {span}" if span else base
     if f.kind == "year" and not span:
@@ -1022,6 +1055,219 @@ def _profile(pid: str, group: list[Record], build_years: int | None,
         if r.values["year_offset"] < len(shares):
             shares[r.values["year_offset"]] += r.values["share"]
     return tuple(shares)
+
+
+# --------------------------------------------------------------------------------------------
+# Version 2: cash flows and the NPV computed from them, countries, lost countries
+
+
+@dataclass
+class _Flows:
+    """A project's CashFlows rows: $M by year offset from its online year, and their cells."""
+
+    by_offset: dict[int, float] = dataclass_field(default_factory=dict)
+    cells: list[str] = dataclass_field(default_factory=list)  # "CashFlows!C2", row order
+    broken: bool = False  # a row could not be read (reported): no NPV is computed
+
+    def dense(self) -> tuple[float, ...]:
+        """Flows for offsets 0 .. the last given one; a missing offset is 0.0."""
+        last = max(self.by_offset, default=-1)
+        return tuple(float(self.by_offset.get(o, 0.0)) for o in range(last + 1))
+
+
+@dataclass(frozen=True)
+class _Capital:
+    """Resolved capex profiles, and the projects that have CapexProfile rows at all."""
+
+    profiles: dict[str, tuple[float, ...]]
+    profiled: set[str]
+
+    def shares(self, pid: str, build_years: int) -> tuple[float, ...] | None:
+        """The project's spend shares by offset; None when its rows were refused (reported)."""
+        if pid in self.profiles:
+            return self.profiles[pid]
+        return None if pid in self.profiled else _even_profile(build_years)
+
+
+def _profiled(rows: list[Record]) -> set[str]:
+    """Project ids (as resolved) that have CapexProfile rows."""
+    return {r.values["project_id"] for r in rows if r.ok("project_id")}
+
+
+def _resolve_cash_flows(rows: list[Record], projects: list[Record] | None,
+                        report: Report) -> dict[str, _Flows]:
+    """project_id -> its CashFlows rows (checked: a Projects id, each offset once).
+
+    ``projects`` is None when the Projects sheet is missing: nothing can be checked.
+    """
+    if projects is None:
+        return {}
+    known = _spellings(projects, "project_id")
+    flows: dict[str, _Flows] = {}
+    seen: dict[tuple[str, int], str] = {}
+    for r in rows:
+        if not r.ok("project_id") or not _check_reference(r, "project_id", known,
+                                                           PROJECTS.name, report):
+            continue
+        pid = r.values["project_id"]
+        entry = flows.setdefault(pid, _Flows())
+        entry.cells.append(r.where("cash_flow_musd"))
+        if not r.ok("year_offset", "cash_flow_musd"):
+            entry.broken = True
+            continue
+        offset = r.values["year_offset"]
+        if (pid, offset) in seen:
+            entry.broken = True
+            report.error(r.where("year_offset"), f"project {pid} has year_offset {offset} twice "
+                         f"on {r.sheet} (first in {seen[pid, offset]}): give each year one row.")
+            continue
+        seen[pid, offset] = r.where("year_offset")
+        entry.by_offset[offset] = r.values["cash_flow_musd"]
+    return flows
+
+
+def _check_npvs(projects: list[Record], settings: Record, capital: _Capital,
+                flows: dict[str, _Flows], report: Report) -> None:
+    """npv_musd against the NPV computed from a project's CashFlows rows; a blank npv_musd is set
+    to the computed NPV, and is an error for a project without rows."""
+    lacking: list[Record] = []
+    for r in projects:
+        given = flows.get(r.values.get("project_id"))
+        if given is None:
+            if r.values.get("npv_musd") is None:
+                lacking.append(r)
+            continue
+        computed = _computed_npv(r, settings, capital, given)
+        if computed is None:
+            continue  # an input of the NPV is invalid (reported)
+        npv = r.values.get("npv_musd")
+        if npv is None:
+            _set_computed_npv(r, computed, given, report)
+        elif npv is not INVALID:
+            _compare_npv(r, npv, computed, settings, given, report)
+    _report_blank_npvs(lacking, report)
+
+
+def _computed_npv(r: Record, settings: Record, capital: _Capital, given: _Flows) -> float | None:
+    """The NPV ($M at the start year) from the project's capital and operating flows; None when
+    any input of it could not be read."""
+    if given.broken or not settings.ok("discount_rate", "capex_basis") or not r.ok(
+            "project_id", "capex_low_musd", "capex_high_musd", "build_years"):
+        return None
+    shares = capital.shares(r.values["project_id"], r.values["build_years"])
+    if shares is None:
+        return None
+    capex = capex_at_basis(r.values["capex_low_musd"], r.values["capex_high_musd"],
+                           settings.values["capex_basis"])
+    return npv_from_flows(capex, shares, r.values["build_years"], given.dense(),
+                          settings.values["discount_rate"])
+
+
+def _set_computed_npv(r: Record, computed: float, given: _Flows, report: Report) -> None:
+    """A blank npv_musd becomes the computed NPV, unless that lies beyond the money guard."""
+    if abs(computed) > MONEY_LIMIT_MUSD:
+        report.error(r.where("npv_musd"), f"the NPV computed from the cash flows of project "
+                     f"{r.values['project_id']} ({_listed(given.cells)}) is {_fmt(computed)} $M, "
+                     f"beyond {_fmt(MONEY_LIMIT_MUSD)} $M: check the number of digits and the "
+                     "unit ($M) of the cash flows.")
+        r.values["npv_musd"] = INVALID
+        return
+    r.values["npv_musd"] = computed
+
+
+def _compare_npv(r: Record, npv: float, computed: float, settings: Record, given: _Flows,
+                 report: Report) -> None:
+    """Error when npv_musd and the computed NPV differ by more than max(0.5 $M, 1%)."""
+    tolerance = max(NPV_TOLERANCE_MUSD, NPV_TOLERANCE_SHARE * abs(npv))
+    if abs(computed - npv) <= tolerance:
+        return
+    pid = r.values["project_id"]
+    capex_cells = f"{r.where('capex_low_musd')}, {r.where('capex_high_musd')}"
+    report.error(r.where("npv_musd"), f"npv_musd is {_fmt(npv)} $M but the NPV computed for "
+                 f"project {pid} from its CashFlows rows ({_listed(given.cells)}) and its capex at "
+                 f"capex_basis {settings.values['capex_basis']} ({capex_cells}), at discount_rate "
+                 f"{_fmt(settings.values['discount_rate'])}, is {computed:.2f} $M: they differ by "
+                 f"{abs(computed - npv):.2f} $M, more than max(0.5 $M, 1% of npv_musd) = "
+                 f"{tolerance:.2f} $M. Correct the cash flows or npv_musd, or clear npv_musd to "
+                 "use the computed NPV.")
+
+
+def _report_blank_npvs(records: list[Record], report: Report) -> None:
+    """npv_musd is required of a project without CashFlows rows: per cell, or once for a missing
+    column."""
+    f = PROJECTS.field("npv_musd")
+    no_column = [r for r in records if r.refs.get("npv_musd") is None]
+    for r in records:
+        if r.refs.get("npv_musd") is not None:
+            report.error(r.where("npv_musd"), f"npv_musd is blank but required ({_project_words(r)} "
+                         f"has no CashFlows rows): expected "
+                         f"{_accepted(f)}, or give its operating cash flows on the CashFlows "
+                         "sheet.")
+    if no_column:
+        ids = ", ".join(_project_words(r) for r in no_column[:MAX_LISTED])
+        more = f" and {len(no_column) - MAX_LISTED} more" if len(no_column) > MAX_LISTED else ""
+        report.error(f"{no_column[0].sheet} row 1", f"required column npv_musd (or "
+                     f"'{f.header}') is missing: add a column headed npv_musd (no CashFlows rows give "
+                     f"the NPV of {ids}{more}).")
+
+
+def _project_words(r: Record) -> str:
+    """'project GA-1', or 'the project of row 7' when its id could not be read."""
+    return f"project {r.values['project_id']}" if r.ok("project_id") and r.values[
+        "project_id"] is not None else f"the project of row {r.row}"
+
+
+def _listed(cells: list[str]) -> str:
+    """Cells joined by commas, at most MAX_LISTED of them, then "and N more"."""
+    more = f" and {len(cells) - MAX_LISTED} more" if len(cells) > MAX_LISTED else ""
+    return ", ".join(cells[:MAX_LISTED]) + more
+
+
+def _resolve_countries(rows: list[Record], projects: list[Record] | None,
+                       report: Report) -> list[Record]:
+    """Countries rows with each country spelt as in Projects (a look-alike spelling resolves with
+    a warning); a country no project is in is kept, with a warning."""
+    if projects is None:
+        return rows
+    known = _spellings(projects, "country")
+    for r in rows:
+        value = r.values.get("country")
+        if not isinstance(value, str):
+            continue  # blank or unreadable (reported)
+        spelling = _resolve(r, "country", value, known, report)
+        if spelling is not None:
+            r.values["country"] = spelling
+            continue
+        hint = _suggest(value, [s for s, _ in known.values()]).rstrip(".")
+        report.warn(r.where("country"), f"country {_show(value)} is listed in {r.sheet} but no "
+                    f"project is there: its row has no effect{hint}.")
+    return rows
+
+
+def _check_lost_countries(scenarios: list[Record], projects: list[Record] | None,
+                          report: Report) -> None:
+    """Each lost country of a scenario is a country of some project (spelt as in Projects)."""
+    if projects is None:
+        return
+    known = _spellings(projects, "country")
+    names = [s for s, _ in known.values()]
+    for r in scenarios:
+        lost = r.values.get("lost_countries")
+        if not lost or lost is INVALID:
+            continue
+        resolved = []
+        for value in lost:
+            spelling = _resolve(r, "lost_countries", value, known, report)
+            if spelling is None:
+                report.error(r.where("lost_countries"), f"lost_countries names {_show(value)}, "
+                             f"which is not the country of any project in Projects"
+                             f"{_suggest(value, names)}")
+            resolved.append(spelling or value)
+        unique = tuple(dict.fromkeys(resolved))
+        if len(unique) < len(resolved):
+            report.warn(r.where("lost_countries"), f"lost_countries lists a country twice "
+                        f"({', '.join(resolved)}); each is counted once.")
+        r.values["lost_countries"] = unique
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,9 +30,10 @@ from optimizer.memo.model import Bullets, Figure as MemoFigure
 from optimizer.report_xlsx import DECIMAL, FRACTION, format_for_key, write_results_xlsx
 from optimizer.xlsx_style import MONEY, PERCENT, YEAR
 
-TITLES = ["Trade-offs: NPV against China reliance", "Robust budgets",
+TITLES = ["Countries: concentration and stress test",
+          "Trade-offs: NPV against China reliance", "Robust budgets",
           "Risk: Monte Carlo simulation", "Scenarios", "Near-optimal alternatives"]
-KEYS = ["tradeoffs", "robust", "simulation", "scenarios", "alternatives"]
+KEYS = ["countries", "tradeoffs", "robust", "simulation", "scenarios", "alternatives"]
 DASH = "\u2014"
 
 

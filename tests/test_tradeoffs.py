@@ -74,18 +74,35 @@ def test_alternatives_are_distinct_feasible_and_within_the_bound():
 
 
 def test_scenarios_mark_robust_choices():
-    """Base funds A and B. 'costly' doubles capex (each 20, budget 20): one project, A.
-    'half_npv' halves NPVs: still A and B (7.5). A is funded in every scenario, B in some."""
+    """Base funds A and B (NPV 10 + 5). Money follows the one cash-flow rule (version 2): each
+    project's operating flow is fitted once (build 0, one operating year, no discounting in year
+    0: flow = npv + capex, so A 20, B 15, C 10, D 5).
+    'costly' (capex x1.5: 15 each, budget 20): one project; NPV = flow - 15: A 5, B 0: A, 5.
+    'npv_up' (operating flows x1.5): NPV = 1.5 flow - 10: A 20, B 12.5, C 5, D -2.5: A and B,
+    32.5. A is funded in every scenario, B in some."""
     inst = pareto_instance()
-    inst = replace(inst, scenarios=(Scenario("costly", capex_multiplier=2.0),
-                                    Scenario("half_npv", npv_multiplier=0.5)))
+    inst = replace(inst, scenarios=(Scenario("costly", capex_multiplier=1.5),
+                                    Scenario("npv_up", npv_multiplier=1.5)))
     out = compare_scenarios(solve(inst), parallel=LOCAL).tables()
     rows = {r["scenario"]: r for r in out["scenarios"]}
     assert rows["base"]["objective_value"] == pytest.approx(15)
-    assert rows["costly"]["objective_value"] == pytest.approx(10)
-    assert rows["half_npv"]["objective_value"] == pytest.approx(7.5)
+    assert rows["costly"]["objective_value"] == pytest.approx(5)
+    assert rows["npv_up"]["objective_value"] == pytest.approx(32.5)
     verdict = {r["project_id"]: r["funded_in"] for r in out["scenario_projects"]}
     assert verdict == {"A": "every scenario", "B": "some scenarios"}
+
+
+def test_a_lost_country_funds_nothing_there_and_releases_its_must_fund():
+    """Country UA lost: B (UA, must-fund) and C (requires B) leave; A alone remains (NPV 10)."""
+    ps = [project("A", capex=10, npv=10),
+          replace(project("B", capex=10, npv=5, must_fund=True), country="UA"),
+          project("C", capex=0, npv=3, requires=("B",))]
+    inst = replace(instance(ps, budget={2026: 20}, horizon=1),
+                   scenarios=(Scenario("Ukraine lost", lost_countries=("UA",)),))
+    out = compare_scenarios(solve(inst), parallel=LOCAL).tables()
+    lost = out["scenarios"][1]
+    assert lost["objective_value"] == pytest.approx(10) and lost["funded_count"] == 1
+    assert "UA" in lost["note"] and "Must-fund B released" in lost["note"]
 
 
 def test_robust_price_at_the_gamma_where_the_answer_changes():

@@ -12,6 +12,7 @@ JSON is made from it only at the output edge and read back in one place
 - :mod:`.frontier`     NPV against China reliance; the budget ladder
 - :mod:`.alternatives` near-optimal portfolios
 - :mod:`.simulate`     Monte Carlo of the chosen plan
+- :mod:`.stress`       each country with a funded project lost, no re-solve
 
 The analysis classes are imported here for type checking only, so that this package can be
 imported by :mod:`optimizer.results` without importing what the analyses import.
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # type names only: the modules import optimizer.results
     from .scenarios import RobustPrice, ScenarioComparison
     from .sensitivity import BudgetSensitivity
     from .simulate import SimulationTables
+    from .stress import StressTest
     from .whynot import WhyNot
 
 
@@ -40,6 +42,7 @@ class Analyses:
     analysis read back from a results.json of a later version, say): the memo and the workbook
     show each list of rows as a generic table."""
 
+    stress: StressTest | None = None
     robust: RobustPrice | None = None
     scenarios: ScenarioComparison | None = None
     why_not: WhyNot | None = None

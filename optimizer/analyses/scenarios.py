@@ -1,9 +1,14 @@
 """Named scenarios (optional Scenarios sheet): solve each, compare them side by side.
 
-A scenario multiplies every project's capex (low and high) by ``capex_multiplier``, adds
-``delay_years`` to every build time (the spending schedule is kept; deliveries start later),
-multiplies every mineral's US demand by ``demand_multiplier`` and every project's NPV by
-``npv_multiplier``. Budgets, targets and everything else stay as in the workbook.
+A scenario changes money by the one cash-flow rule (:mod:`optimizer.cashflow`), so that it agrees
+with the Monte Carlo about the same money: ``capex_multiplier`` m makes every capex m x c (budgets
+see it too); ``delay_years`` d delays every project by d years (its operating flows and deliveries
+move d years later, its capital schedule stays); ``npv_multiplier`` k multiplies every operating
+flow by k. Each project's operating flows are fitted once on the workbook as given
+(:func:`optimizer.cashflow.operating_flows`) and its NPV is then recomputed from its flows.
+``demand_multiplier`` multiplies every mineral's US demand. ``lost_countries``: no project there
+may be funded (a must-fund one is released for the scenario, and the memo says so); a project
+that requires one of them cannot be funded either. Budgets, targets and everything else stay.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from ..instance import Instance, Scenario
+from ..cashflow import npv_at_start, operating_flows
+from ..instance import Instance, Project, Scenario
 from ..resolve import (Outcome, Parallel, SolveOptions, resolve, run_parallel,
                        summary_row)
 from ..results import Result
@@ -41,17 +47,42 @@ class RobustPrice:
 
 
 def apply(instance: Instance, sc: Scenario) -> Instance:
-    projects = {}
+    """The instance as the scenario changes it (see the module docstring)."""
+    s = instance.settings
+    lost = set(sc.lost_countries)
+    out = {}
     for pid, p in instance.projects.items():
-        projects[pid] = replace(
+        if p.country in lost:
+            continue
+        ops = tuple(sc.npv_multiplier * a for a in operating_flows(p, s))  # fitted as given
+        changed = replace(
             p, capex_low_musd=p.capex_low_musd * sc.capex_multiplier,
             capex_high_musd=p.capex_high_musd * sc.capex_multiplier,
             build_years=p.build_years + sc.delay_years,
             capex_profile=p.spend_shares,  # keep the schedule when the build gets longer
-            npv_musd=p.npv_musd * sc.npv_multiplier)
+            cash_flows=ops)
+        npv = float(npv_at_start(changed, s, changed.earliest_start, operating=ops)[0])
+        out[pid] = replace(changed, npv_musd=npv)
+    out = _without_unreachable(out)
     minerals = {name: replace(m, us_demand_t=m.us_demand_t * sc.demand_multiplier)
                 for name, m in instance.minerals.items()}
-    return instance.with_projects(projects).with_minerals(minerals)
+    return instance.with_projects(out).with_minerals(minerals)
+
+
+def released(instance: Instance, sc: Scenario) -> list[str]:
+    """Must-fund projects the scenario leaves out (lost countries, or requiring a project
+    there)."""
+    kept = apply(instance, sc).projects
+    return [pid for pid, p in instance.projects.items() if p.must_fund and pid not in kept]
+
+
+def _without_unreachable(projects: dict[str, Project]) -> dict[str, Project]:
+    """Drop, repeatedly, every project that requires a project no longer there."""
+    while True:
+        gone = [pid for pid, p in projects.items() if any(q not in projects for q in p.requires)]
+        if not gone:
+            return projects
+        projects = {pid: p for pid, p in projects.items() if pid not in gone}
 
 
 def compare_scenarios(result: Result, options: SolveOptions = SolveOptions(),
@@ -64,8 +95,12 @@ def compare_scenarios(result: Result, options: SolveOptions = SolveOptions(),
     outcomes = run_parallel(resolve, tasks, parallel, label="scenarios")
     names = ["base"] + [sc.scenario for sc in inst.scenarios]
     rows, funded_by = [], {}
-    for name, out in zip(names, [Outcome(result.info.status, result=result)] + outcomes):
-        rows.append({"scenario": name, **summary_row(out)})
+    notes = [""] + [_released_note(inst, sc) for sc in inst.scenarios]
+    for name, out, note in zip(names, [Outcome(result.info.status, result=result)] + outcomes,
+                               notes):
+        row = {"scenario": name, **summary_row(out)}
+        row["note"] = " ".join(t for t in (note, row["note"]) if t)
+        rows.append(row)
         if out.result is not None:
             funded_by[name] = set(out.result.starts)
     solved = list(funded_by)
@@ -79,6 +114,16 @@ def compare_scenarios(result: Result, options: SolveOptions = SolveOptions(),
                          "scenarios": ", ".join(where)})
     projects.sort(key=lambda r: (r["funded_in"] != "every scenario", r["project_id"]))
     return ScenarioComparison(tuple(rows), tuple(projects))
+
+
+def _released_note(instance: Instance, sc: Scenario) -> str:
+    if not sc.lost_countries:
+        return ""
+    text = f"Projects in {', '.join(sc.lost_countries)} are lost in this scenario."
+    freed = released(instance, sc)
+    if freed:
+        text += f" Must-fund {', '.join(freed)} released for it."
+    return text
 
 
 def robust_price(result: Result, options: SolveOptions = SolveOptions()) -> RobustPrice | None:

@@ -32,6 +32,7 @@ from ..results import Result
 from ..tables import OBJECTIVE_WORDS
 from .context import figure, generic_table, is_table, MemoContext
 from .model import Block, Document, Paragraph, sanitize, Section
+from .sections.countries import countries
 from .sections.plan import china_reliance, money, portfolio, recommendation, timeline
 from .sections.provenance import provenance
 from .sections.rejected import sensitivity, why_not
@@ -130,6 +131,9 @@ def optional_sections(ctx: MemoContext) -> list[Section]:
     return sections
 
 OPTIONAL_SECTIONS: list[OptionalSection] = [
+    OptionalSection("stress_test", "Countries: concentration and stress test",
+                    "Where the plan's capital goes, and what losing one country would do.",
+                    build=countries, section="countries"),
     OptionalSection("frontier", "Trade-offs: NPV against China reliance",
                     "Plans that trade NPV against China reliance removed, and the best plan "
                     "under each total budget.", build=tradeoffs, chart=charts.frontier_figure,

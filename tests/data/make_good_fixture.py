@@ -12,6 +12,8 @@ What the tests rely on (keep it when editing):
   GR-REF-2A / GR-REF-2B share exclusive_group "quebec".
 - Budget: one row per horizon year, rows 2-16.
 - CapexProfile: GR-REF-1 (build_years 4), offsets 0-3 in rows 2-5.
+- Version 2: Projects columns R-U and the sheets Countries and CashFlows (after Sources) hold
+  headers only.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ MINERALS = [
 PROJECT_HEADER = ["project_id", "name", "kind", "mineral", "country", "capex_low_musd",
                   "capex_high_musd", "build_years", "earliest_start", "latest_start",
                   "capacity_tpa", "operating_years", "npv_musd", "requires", "exclusive_group",
-                  "risk", "must_fund"]
+                  "risk", "must_fund",
+                  # version 2 columns, blank in every row (the tests fill one cell at a time)
+                  "loss_probability", "delay_probability", "max_delay_years", "proposed_start"]
 PROJECTS = [
     ["GA-REF-1", "Gallium recovery plant, Louisiana", "plant", "Gallium", "United States",
      420, 610, 3, 2027, 2030, 18, None, 140, None, None, 0.2, False],
@@ -72,6 +76,10 @@ SCENARIOS = [
     ("capex overrun", 1.3, 0, 1.0, 1.0),
     ("late and weak demand", 1.0, 2, 0.8, 0.9),
 ]
+
+V2_COUNTRIES_HEADER = ["country", "loss_probability", "delay_probability", "max_delay_years",
+                       "max_capex_share", "source"]
+V2_CASH_FLOWS_HEADER = ["project_id", "year_offset", "cash_flow_musd"]
 
 SOURCES = [
     ("item", "source", "note"),
@@ -118,6 +126,10 @@ def build(path: Path = OUTPUT) -> Path:
     sources = book.create_sheet("Sources")
     for row in SOURCES:
         sources.append(list(row))
+
+    # Version 2 sheets, header only (after Sources, so the sheets above keep their part names).
+    book.create_sheet("Countries").append(V2_COUNTRIES_HEADER)
+    book.create_sheet("CashFlows").append(V2_CASH_FLOWS_HEADER)
 
     book.save(path)
     return path

@@ -37,8 +37,56 @@ def recommendation(ctx: MemoContext) -> Section:
     if inst.minerals:
         sentences.append(china_sentence(ctx))
     sentences.append(f"Solver status: {result.info.status_words}.")
-    return Section("recommendation", "Recommendation",
-                   (Paragraph(" ".join(sentences), style="lead"),))
+    blocks: list[Block] = [Paragraph(" ".join(sentences), style="lead")]
+    glance = at_a_glance(ctx)
+    if glance:
+        blocks.append(Paragraph(glance))
+    return Section("recommendation", "Recommendation", tuple(blocks))
+
+
+def at_a_glance(ctx: MemoContext) -> str:
+    """Money and fragility in a few sentences: the peak funding need, the portfolio IRR against
+    the discount rate, and what losing the most exposed country would do."""
+    result = ctx.result
+    if not result.starts:
+        return ""
+    s = result.instance.settings
+    fin = result.finance
+    parts = []
+    if fin.peak_funding_musd > TOL:
+        parts.append(f"The plan's cash flows need at most {fmt.money(fin.peak_funding_musd)} of "
+                     f"funding at once (cumulative low point in {fin.peak_funding_year}).")
+    if fin.irr.value is not None:
+        verdict = "above" if fin.irr.value > s.discount_rate else "below"
+        parts.append(f"Its IRR is {fmt.share(fin.irr.value)}, {verdict} the "
+                     f"{fmt.share(s.discount_rate)} discount rate.")
+    else:
+        parts.append(f"The portfolio has {fin.irr.reason}.")
+    worst = result.analyses.stress.worst() if result.analyses.stress is not None else None
+    if worst is not None:
+        parts.append(stress_sentence(worst))
+    return " ".join(parts)
+
+
+def stress_sentence(worst) -> str:
+    """What losing the most exposed country would do to the China shares."""
+    country, rows = worst["country"], worst["rows"]
+    broken = [r for r in rows if r["holds"] is False]
+    year = rows[0]["year"] if rows else None
+    if broken:
+        what = "; ".join(f"{r['mineral']} {fmt.share(r['china_share'])} against a target of "
+                         f"{fmt.share(r['target'])}" for r in broken)
+        return (f"Losing every project in {country}, the most exposed country, would break "
+                f"{fmt.plural(len(broken), 'target')} in {year}: {what}.")
+    rises = [r for r in rows if r["china_share"] > r["planned_china_share"] + 1e-9]
+    if not rises:
+        return f"Losing every project in {country} would leave every China share in {year} as it is."
+    top = max(rises, key=lambda r: r["china_share"] - r["planned_china_share"])
+    return (f"Losing every project in {country}, the most exposed country, would raise China's "
+            f"share of {top['mineral']} in {year} from {fmt.share(top['planned_china_share'])} "
+            f"to {fmt.share(top['china_share'])}"
+            + (", and every target would still hold." if any(r["target"] is not None
+                                                              for r in rows) else "."))
 
 
 def what_to_fund(result: Result) -> str:
