@@ -126,8 +126,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for w in instance.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(instance_summary(instance))
-    print(f"{args.workbook} is valid.")
+    print(valid_line(args.workbook, instance.warnings))
     return EXIT_OK
+
+
+def valid_line(workbook: str, warnings: tuple[str, ...]) -> str:
+    """The closing line of ``validate``; a missing budget row (a budget of 0) is said in it."""
+    if not warnings:
+        return f"{workbook} is valid."
+    budget = [w.split(": ", 1)[-1] for w in warnings if "no Budget row" in w]
+    line = f"{workbook} is valid, with {len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
+    if budget:
+        line += f"; note {budget[0].rstrip('.')}"
+    return line + "."
 
 
 def cmd_template(args: argparse.Namespace) -> int:

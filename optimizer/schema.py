@@ -237,7 +237,11 @@ MINERALS = Sheet(
     fields=(
         Field("mineral", "text", "Name used by Projects.", "Mineral", unique=True, key=True,
               width=18),
-        Field("us_demand_t", "number", "US annual demand (apparent consumption) in first_year.",
+        Field("us_demand_t", "number", "US annual demand (apparent consumption) in first_year, in "
+              "metric tons of the form the mineral's row names, the same form as its projects' "
+              "capacities: contained metal or oxide content (for lithium, say, either lithium "
+              "content or lithium carbonate equivalent, LCE = 5.323 x content: choose one, write "
+              "it in the mineral's name, and use it for every project of it).",
               "US demand", unit="t/yr", minimum=0.0, exclusive_minimum=True, maximum=TONNES_LIMIT,
               guard=True, width=14),
         Field("demand_growth", "number", "Yearly growth of demand, as a fraction.", "Demand growth",
@@ -267,7 +271,9 @@ PROJECTS = Sheet(
         Field("mineral", "text", "What it delivers: a name from the Minerals sheet.", "Mineral",
               key=True, width=16),
         Field("country", "text", "Where it is.", "Country", key=True, width=14),
-        Field("capex_low_musd", "number", "Capital cost, low end of the range.", "Capex low",
+        Field("capex_low_musd", "number", "Capital cost, low end of the range. For an offtake "
+              "agreement: the prepayment or investment the agreement needs (often 0).",
+              "Capex low",
               unit="$M", minimum=0.0, maximum=MONEY_LIMIT_MUSD, guard=True),
         Field("capex_high_musd", "number", "Capital cost, high end of the range; at least "
               "capex_low_musd.", "Capex high", unit="$M", default=None,
@@ -279,13 +285,17 @@ PROJECTS = Sheet(
         Field("latest_start", "year", "Last year it may start; the plan picks the start year in "
               "between.", "Latest start", default=None, default_text="= earliest_start",
               minimum=YEAR_MIN, maximum=YEAR_MAX),
-        Field("capacity_tpa", "number", "Tonnes a year it delivers to US supply once online.",
+        Field("capacity_tpa", "number", "Tonnes a year it delivers to US supply once online, in "
+              "the form its mineral's demand is counted in (contained metal, oxide, or "
+              "carbonate equivalent).",
               "Capacity", unit="t/yr", minimum=0.0, maximum=TONNES_LIMIT, guard=True),
         Field("operating_years", "int", "Years it delivers once online (an offtake's contract term).",
               "Operating life", unit="years", default=None, default_text="to horizon end",
               minimum=1, maximum=200),
         Field("npv_musd", "number", "The project's own financial NPV, valued at its start year, net "
-              "of capex, without security value. May be blank for a project with CashFlows rows: "
+              "of capex, without security value. For an offtake agreement: the premium paid over "
+              "the market price over its term, as a negative NPV (a discount obtained is "
+              "positive), net of any prepayment. May be blank for a project with CashFlows rows: "
               "its NPV is then computed from them.", "NPV", unit="$M",
               minimum=-MONEY_LIMIT_MUSD, maximum=MONEY_LIMIT_MUSD, guard=True,
               required_unless="the project has CashFlows rows (its NPV is computed from them)"),
@@ -362,7 +372,8 @@ BUDGET = Sheet(
     fields=(
         Field("year", "year", "A calendar year within the horizon.", "Year", unique=True, width=10,
               minimum=YEAR_MIN, maximum=YEAR_MAX),
-        Field("budget_musd", "number", "Capital that may be spent in that year.", "Budget",
+        Field("budget_musd", "number", "Capital that may be spent in that year. A horizon year "
+              "with no row has a budget of 0: nothing may be spent in it.", "Budget",
               unit="$M", minimum=0.0, maximum=MONEY_LIMIT_MUSD, guard=True),
     ),
 )

@@ -103,7 +103,12 @@ README_HOW = (
 )
 README_UNITS = (
     "Money: millions of US dollars ($M). Type 250 for $250 million.",
-    "Quantities: metric tons (t); demand and capacities are tonnes per year (t/yr).",
+    "Quantities: metric tons (t); demand and capacities are tonnes per year (t/yr). Count a "
+    "mineral's demand and its projects' capacities in one form: contained metal or oxide content, "
+    "or for lithium either lithium content or carbonate equivalent (LCE = 5.323 x content). Say "
+    "which in the mineral's name, e.g. 'lithium (LCE)'.",
+    "Offtake agreements: Capex is the prepayment or investment the agreement needs (often 0); NPV "
+    "is the premium paid over the market price over the term, as a negative number.",
     "Shares and rates: fractions, shown as percentages. Type them with the % sign (85%); the cell "
     "stores 0.85. A value above 100% is an error.",
     "Years: calendar years (2031), never offsets; the only exceptions are Year offset on "
