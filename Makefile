@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/simulate_bench.py
 	$(PY) bench/tradeoffs_bench.py
 	$(PY) bench/report_bench.py
+	$(PY) bench/risk_bench.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,9 +1,12 @@
-"""Time the Monte Carlo of a 40-project funded portfolio over a 25-year horizon.
+"""Time the Monte Carlo of a 40-project funded portfolio over a 25-year horizon, with losses.
 
 A synthetic, seeded portfolio (5 minerals with China-share targets, plants and offtakes, capex
-ranges, build times 0..5 years, some contract terms, budgets a few per cent over the plan) is
-funded at random allowed start years, and simulate() is timed for 10,000 draws (best of 5) and
-100,000 draws (best of 3). A print, not a test: ``.venv/bin/python bench/simulate_bench.py``.
+ranges, build times 0..5 years, some contract terms, budgets a few per cent over the plan) in 5
+countries with yearly loss-event probabilities 0..3% (one with its own delay parameters), some
+projects with their own yearly loss probability, is funded at random allowed start years, and
+simulate() is timed for 10,000 draws (best of 5) and 100,000 draws (best of 3); then the same plan
+without any loss (a version 1 workbook) and with every loss probability doubled. A print, not a
+test: ``.venv/bin/python bench/simulate_bench.py``.
 """
 
 from __future__ import annotations
@@ -14,14 +17,19 @@ import time
 import numpy as np
 
 from optimizer.evaluate import allowed_starts, evaluate
-from optimizer.instance import Instance, Mineral, Project, Settings
+from optimizer.instance import Country, Instance, Mineral, Project, Settings
 from optimizer.results import Result, SolveInfo
 from optimizer.analyses.simulate import simulate
 
 FIRST, HORIZON, N_PROJECTS = 2026, 25, 40
+COUNTRIES = (Country("Australia", loss_probability=0.0),
+             Country("Canada", loss_probability=0.005),
+             Country("Chile", loss_probability=0.01, delay_probability=0.5, max_delay_years=4),
+             Country("Kazakhstan", loss_probability=0.02),
+             Country("DR Congo", loss_probability=0.03))
 
 
-def portfolio(seed: int = 2025) -> Result:
+def portfolio(seed: int = 2025, losses: bool = True) -> Result:
     rng = np.random.default_rng(seed)
     settings = Settings(first_year=FIRST, horizon_years=HORIZON, target_year=FIRST + 10,
                         budget_carryover=True)
@@ -41,15 +49,18 @@ def portfolio(seed: int = 2025) -> Result:
         build = 0 if offtake else int(rng.integers(1, 6))
         pid = f"P{j:02d}"
         projects[pid] = Project(
-            pid, pid, "offtake" if offtake else "plant", mineral.mineral, "USA",
+            pid, pid, "offtake" if offtake else "plant", mineral.mineral,
+            COUNTRIES[j % len(COUNTRIES)].country if losses else "USA",
             capex_low_musd=low, capex_high_musd=high, build_years=build,
             earliest_start=FIRST, latest_start=FIRST + 12,
             capacity_tpa=float(rng.uniform(0.02, 0.15)) * mineral.us_demand_t,
             npv_musd=float(rng.uniform(-50, 400)),
             operating_years=int(rng.integers(5, 15)) if offtake else None,
+            loss_probability=0.01 if losses and j % 3 == 0 else 0.0,
         )
     inst = Instance(settings=settings, minerals=minerals, projects=projects,
-                    budget={t: 0.0 for t in settings.years}, name="simulate_bench")
+                    budget={t: 0.0 for t in settings.years}, name="simulate_bench",
+                    countries={c.country: c for c in COUNTRIES} if losses else {})
     starts = {pid: int(rng.choice(allowed_starts(inst, pid))) for pid in projects}
     # Budgets with a little headroom over the plan at the capex basis: 4% a year (cumulative,
     # with carry-over) and 1.5% in total, so that the overrun probabilities are informative.
@@ -75,11 +86,15 @@ def main() -> None:
     simulate(result, 1000)  # warm-up (imports, first allocations)
     t10k = best_of(5, lambda: simulate(result, 10_000))
     t100k = best_of(3, lambda: simulate(result, 100_000))
+    plain = portfolio(losses=False)
+    t10k_v1 = best_of(5, lambda: simulate(plain, 10_000))
     sim = simulate(result, 10_000)
-    print(f"simulate() on {len(result.starts)} funded projects, {HORIZON}-year horizon "
-          f"(Python {platform.python_version()}, numpy {np.__version__}):")
-    print(f"  10,000 draws  (best of 5): {t10k * 1000:8.1f} ms")
-    print(f"  100,000 draws (best of 3): {t100k * 1000:8.1f} ms")
+    doubled = simulate(result, 10_000, loss_multiplier=2.0)
+    print(f"simulate() on {len(result.starts)} funded projects in {len(COUNTRIES)} countries, "
+          f"{HORIZON}-year horizon (Python {platform.python_version()}, numpy {np.__version__}):")
+    print(f"  10,000 draws  (best of 5): {t10k * 1000:8.1f} ms  with losses")
+    print(f"  100,000 draws (best of 3): {t100k * 1000:8.1f} ms  with losses")
+    print(f"  10,000 draws  (best of 5): {t10k_v1 * 1000:8.1f} ms  without losses (version 1)")
     print(f"  total capex $M P10/P50/P90: {sim.capex_summary.p10:,.0f} / "
           f"{sim.capex_summary.p50:,.0f} / {sim.capex_summary.p90:,.0f} "
           f"(plan {sim.planned_total_capex:,.0f})")
@@ -87,6 +102,13 @@ def main() -> None:
           f"{sim.npv_summary.p90:,.0f} (plan {sim.planned_npv:,.0f})")
     print(f"  P(any cumulative budget row exceeded) = {sim.p_any_year_exceeded:.3f}; "
           f"P(total budget exceeded) = {sim.p_total_budget_exceeded:.3f}")
+    print(f"  P(every target met in {result.instance.settings.target_year}) = "
+          f"{sim.p_all_targets_met:.3f}; with every loss probability doubled "
+          f"{doubled.p_all_targets_met:.3f}")
+    for c in sim.countries:
+        print(f"  {c.country:<10} loss {c.loss_probability:.3f}/y: event by "
+              f"{result.instance.settings.last_year} in {c.p_event:.3f} of draws, "
+              f"{c.mean_projects_lost:.2f} of {c.funded_projects} funded projects lost on average")
 
 
 if __name__ == "__main__":

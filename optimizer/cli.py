@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a workbook and print its summary")
     p.add_argument("workbook")
 
+    p = sub.add_parser("evaluate", help="score the committee's proposal (Projects column "
+                       "proposed_start) without optimizing")
+    p.add_argument("workbook")
+    p.add_argument("--draws", type=int, default=2_000,
+                   help="draws for the chance of meeting the targets (default 2,000; 0: skip)")
+
     p = sub.add_parser("template", help="write a blank, annotated input workbook")
     p.add_argument("path")
     p.add_argument("--force", action="store_true", help="replace an existing file")
@@ -82,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
             return cmd_validate(args)
         if args.command == "template":
             return cmd_template(args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
         if args.command in ("solve", "frontier"):
             return cmd_solve(args)
         if args.command == "simulate":
@@ -139,6 +147,26 @@ def valid_line(workbook: str, warnings: tuple[str, ...]) -> str:
     if budget:
         line += f"; note {budget[0].rstrip('.')}"
     return line + "."
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score the proposal; exit 0 when it could be scored, whatever it found."""
+    from .analyses.proposal import proposed_starts, report_lines, score
+    from .tables import objective_unit
+    from .validate import load_instance
+
+    instance = load_instance(args.workbook)
+    for w in instance.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    starts = proposed_starts(instance)
+    if not starts:
+        print("error: no project has a proposed_start (Projects column proposed_start): there "
+              "is no proposal to evaluate. Fill in the start year of each project the "
+              "committee proposes.", file=sys.stderr)
+        return EXIT_ERROR
+    proposal = score(instance, starts, max(0, args.draws))
+    print("\n".join(report_lines(proposal, objective_unit(instance.settings.objective))))
+    return EXIT_OK
 
 
 def cmd_template(args: argparse.Namespace) -> int:

@@ -1,10 +1,11 @@
 """Explain an infeasible workbook in plain words, by relaxing constraint families one at a time.
 
 For each constraint family present (must-fund, budgets, total budget, dependencies, exclusive groups,
-targets, NPV floor) the model is rebuilt with only that family elastic and the scaled slack is
-minimized. The families whose relaxation alone makes a plan possible are the ones in conflict; the
-rows that needed slack, with the amounts, say where. When no single family suffices, all families
-are relaxed together and every row that needed slack is reported.
+targets, target protection, NPV floor, risk limit; declared in ``optimizer.families``) the model is
+rebuilt with only that family elastic and the scaled slack is minimized. The families whose
+relaxation alone makes a plan possible are the ones in conflict; the rows that needed slack, with
+the amounts, say where. When no single family suffices, all families are relaxed together and
+every row that needed slack is reported.
 """
 
 from __future__ import annotations

@@ -147,21 +147,68 @@ def check_target(instance: Instance, ev: Evaluation) -> list[str]:
     return out
 
 
+def shortfalls(slacks: Slacks) -> list[tuple[str, str, int, float]]:
+    """Per mineral of (mineral, year) slacks: (mineral, span of years, count of years, worst)."""
+    by_mineral: dict[str, list[tuple[int, float]]] = {}
+    for (mineral, year), amount in slacks:
+        by_mineral.setdefault(mineral, []).append((year, amount))
+    out = []
+    for mineral, rows in by_mineral.items():
+        years = sorted(y for y, _ in rows)
+        span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+        out.append((mineral, span, len(years), max(a for _, a in rows)))
+    return out
+
+
 def describe_target(instance: Instance, slacks: Slacks) -> list[str]:
     """One phrase per mineral: the years out of reach and the worst shortfall in tonnes."""
-    shortfall: dict[str, list[tuple[int, float]]] = {}
-    for (mineral, year), amount in slacks:
-        shortfall.setdefault(mineral, []).append((year, amount))
+    return [f"{mineral}: the China-share target of "
+            f"{instance.minerals[mineral].target_china_share:.1%} is out of reach in {span} "
+            f"({n} year{'s' if n > 1 else ''}), by up to {worst:,.0f} t a year of displaced "
+            "supply" for mineral, span, n, worst in shortfalls(slacks)]
+
+
+# --- protection -----------------------------------------------------------------------------
+
+def protected_supply(instance: Instance, ev: Evaluation, mineral: str, year: int) -> float:
+    """Tonnes of ``mineral`` the plan delivers in ``year`` (as counted) when its
+    ``target_protection`` funded projects with the largest deliveries that year deliver nothing."""
+    k = instance.settings.target_protection
+    amounts = sorted((ev.project_deliveries[pid].get(year, 0.0) for pid in ev.starts
+                      if instance.projects[pid].mineral == mineral), reverse=True)
+    return sum(amounts[k:])
+
+
+def check_protection(instance: Instance, ev: Evaluation) -> list[str]:
+    """Each target, from target_year on, with the k largest suppliers of the year lost."""
+    s = instance.settings
+    k = s.target_protection
+    if k <= 0 or s.target_year is None:
+        return []
     out = []
-    for mineral, rows in shortfall.items():
-        years = sorted(y for y, _ in rows)
-        worst = max(a for _, a in rows)
-        span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
-        target = instance.minerals[mineral].target_china_share
-        out.append(f"{mineral}: the China-share target of {target:.1%} is out of reach in {span} "
-                   f"({len(years)} year{'s' if len(years) > 1 else ''}), by up to {worst:,.0f} t "
-                   "a year of displaced supply")
+    for name, m in instance.minerals.items():
+        if m.target_china_share is None:
+            continue
+        for t in s.years:
+            demand = ev.demand[name][t]
+            exposed = m.china_share * demand
+            share = (exposed - min(protected_supply(instance, ev, name, t), exposed)) / demand
+            if t >= s.target_year and share > m.target_china_share + TARGET_TOL:
+                out.append(f"{name}: with its {k} largest supplier(s) of {t} delivering nothing, "
+                           f"the China share in {t} is {share:.6f}, above the target "
+                           f"{m.target_china_share:.6f}")
     return out
+
+
+def describe_protection(instance: Instance, slacks: Slacks) -> list[str]:
+    """One phrase per mineral: the years the target cannot survive losing k suppliers, and the
+    worst shortfall in tonnes."""
+    k = instance.settings.target_protection
+    return [f"{mineral}: the China-share target of "
+            f"{instance.minerals[mineral].target_china_share:.1%} cannot be protected against "
+            f"losing its {k} largest supplier{'s' if k > 1 else ''} in {span} "
+            f"({n} year{'s' if n > 1 else ''}): the other funded projects fall short by up to "
+            f"{worst:,.0f} t a year" for mineral, span, n, worst in shortfalls(slacks)]
 
 
 # --- min_npv --------------------------------------------------------------------------------
@@ -202,6 +249,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("dependency", "the dependencies (requires)", describe_dependency, check_dependency),
     Family("exclusive", "the exclusive groups", describe_exclusive, check_exclusive),
     Family("target", "the China-share targets", describe_target, check_target),
+    Family("protection", "the target protection", describe_protection, check_protection),
     Family("min_npv", "the minimum NPV", describe_min_npv, check_min_npv),
     Family("risk", "the project risk limit", describe_risk, check_risk),
 )

@@ -6,6 +6,8 @@ Symbols follow ``docs/formulation.md``:
 - ``d[m, t]``   continuous, China-dependent tonnes of mineral m displaced in year t
 - ``y[t]``      continuous, capital spent in year t (only with carry-over, for cumulative rows)
 - ``z[t]``, ``q[p, t]``  continuous, Bertsimas-Sim duals of the robust budget row of year t
+- ``w[m, t]``, ``u[p, m, t]``  continuous, the same duals for the target protection row of
+  mineral m and year t
 
 ``build_model`` is a flat list of calls that can be audited against the written formulation.
 Every row is added through :meth:`PortfolioModel.add_row`, which keeps it in ``rows[family][key]``
@@ -25,6 +27,7 @@ import pulp
 from .evaluate import allowed_starts
 from .families import FAMILIES
 from .instance import Instance
+from .risk import deliveries_by_year, expected_npv_at_start
 
 def linear(terms: Iterable[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
     """sum(coefficient x variable), adding up repeated variables.
@@ -48,6 +51,9 @@ class PortfolioModel:
     x: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     d: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     y: dict[int, pulp.LpVariable] = field(default_factory=dict)
+    # (mineral, year) -> project -> its delivery terms (x[p, s], tonnes) in that year
+    supply: dict[tuple[str, int], dict[str, list]] = field(
+        default_factory=lambda: defaultdict(dict))
     starts: dict[str, list[int]] = field(default_factory=dict)  # project -> its allowed starts
     rows: dict[str, dict[object, pulp.LpConstraint]] = field(default_factory=lambda: defaultdict(dict))
     slacks: dict[str, dict[object, tuple[pulp.LpVariable, float]]] = field(
@@ -212,40 +218,68 @@ def add_exclusive_groups(m: PortfolioModel) -> None:
 
 
 def define_displacement(m: PortfolioModel) -> None:
-    """d[m,t] <= china_share x demand (bound) and d[m,t] <= deliveries of funded projects."""
+    """d[m,t] <= china_share x demand (bound) and d[m,t] <= deliveries of funded projects.
+
+    Deliveries are planned, or expected ones with risk_adjusted (``risk.deliveries_by_year``);
+    each project's terms are kept in ``m.supply`` for the target protection rows.
+    """
     inst = m.instance
     s = inst.settings
-    years = list(s.years)
-    deliveries: dict[tuple[str, int], list] = defaultdict(list)
     for pid, p in inst.projects.items():
-        if p.capacity_tpa <= 0:
-            continue
         for start in starts_of(m, pid):
-            online = start + p.build_years
-            end = s.last_year if p.operating_years is None else online + p.operating_years - 1
-            for t in range(online, min(end, s.last_year) + 1):
-                deliveries[p.mineral, t].append((m.x[pid, start], p.capacity_tpa))
+            by_year = deliveries_by_year(inst, pid, start, expected=s.risk_adjusted)
+            for t, tonnes in by_year.items():
+                m.supply[p.mineral, t].setdefault(pid, []).append((m.x[pid, start], tonnes))
     for name, mineral in inst.minerals.items():
-        for t in years:
+        for t in s.years:
             cap = mineral.china_share * mineral.demand(t, s.first_year)
             var = m.prob.add_variable(m.name("d"), lowBound=0, upBound=cap)
             m.d[name, t] = var
-            m.prob.addConstraint(
-                linear(deliveries[name, t] + [(var, -1.0)]) >= 0, m.name("deliver"))
+            deliveries = [term for terms in m.supply[name, t].values() for term in terms]
+            m.prob.addConstraint(linear(deliveries + [(var, -1.0)]) >= 0, m.name("deliver"))
 
 
-def add_targets(m: PortfolioModel) -> None:
-    """From target_year on: d[m,t] >= (china_share - target) x demand."""
+def target_needs(m: PortfolioModel) -> list[tuple[str, int, float]]:
+    """(mineral, year, need) of every target row: from target_year on, for minerals with a
+    target, need = (china_share - target) x demand > 0 (tonnes to displace)."""
     s = m.instance.settings
     if s.target_year is None:
-        return
+        return []
+    out = []
     for name, mineral in m.instance.minerals.items():
         if mineral.target_china_share is None:
             continue
         for t in s.years:
-            need = (mineral.china_share - mineral.target_china_share) * mineral.demand(t, s.first_year)
+            demand = mineral.demand(t, s.first_year)
+            need = (mineral.china_share - mineral.target_china_share) * demand
             if t >= s.target_year and need > 0:
-                m.add_row("target", (name, t), [(m.d[name, t], 1.0)], ">=", need, scale=need)
+                out.append((name, t, need))
+    return out
+
+
+def add_targets(m: PortfolioModel) -> None:
+    """From target_year on: d[m,t] >= (china_share - target) x demand."""
+    for name, t, need in target_needs(m):
+        m.add_row("target", (name, t), [(m.d[name, t], 1.0)], ">=", need, scale=need)
+
+
+def add_protection(m: PortfolioModel) -> None:
+    """N-k protection of each target row (k = target_protection > 0): the deliveries of the
+    funded projects of the mineral, minus the k largest, still cover the need. With
+    D_p = sum_s delivery(p, s, t) x[p, s], by LP duality (as in ``_robust_terms``):
+    sum_p D_p - (k w + sum_p u_p) >= need, u_p >= D_p - w, w, u >= 0."""
+    k = m.instance.settings.target_protection
+    if k <= 0:
+        return
+    for name, t, need in target_needs(m):
+        w = m.prob.add_variable(m.name("w"), lowBound=0)
+        terms = [(w, -float(k))]
+        for supply in m.supply[name, t].values():
+            u = m.prob.add_variable(m.name("u"), lowBound=0)
+            m.prob.addConstraint(linear(supply + [(u, -1.0), (w, -1.0)]) <= 0,
+                                 m.name("protect"))
+            terms += supply + [(u, -1.0)]
+        m.add_row("protection", (name, t), terms, ">=", need, scale=need)
 
 
 def add_risk_limit(m: PortfolioModel) -> None:
@@ -260,7 +294,12 @@ def add_risk_limit(m: PortfolioModel) -> None:
 
 
 def npv_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
+    """NPV = sum v_p delta_s x[p,s] ($M); with risk_adjusted, the expected NPV at the start
+    (``risk.expected_npv_at_start``) instead of v_p."""
     s = m.instance.settings
+    if s.risk_adjusted:
+        return [(var, expected_npv_at_start(m.instance, pid, start) * s.discount(start))
+                for (pid, start), var in m.x.items()]
     return [(var, m.instance.projects[pid].npv_musd * s.discount(start))
             for (pid, start), var in m.x.items()]
 
@@ -350,6 +389,7 @@ CONSTRAINTS: dict[str, Callable[[PortfolioModel], None]] = {
     "dependency": add_dependencies,
     "exclusive": add_exclusive_groups,
     "target": add_targets,
+    "protection": add_protection,
     "min_npv": add_min_npv,
     "risk": add_risk_limit,
 }

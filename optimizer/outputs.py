@@ -387,6 +387,8 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
     no analysis writes, is kept in ``Analyses.extra`` as found."""
     from .analyses.alternatives import Alternatives
     from .analyses.frontier import BudgetLadder, Frontier
+    from .analyses.proposal import from_tables as proposal_from_tables
+    from .analyses.riskprice import RiskPrice
     from .analyses.scenarios import RobustPrice, ScenarioComparison
     from .analyses.sensitivity import BudgetSensitivity
     from .analyses.simulate import TABLE_KEYS, SimulationTables
@@ -409,6 +411,13 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
     found: dict[str, Any] = {"sensitivity_skipped": bool(tables.pop("sensitivity_skipped", False))}
     if (stress := rows("stress_test")) is not None:
         found["stress"] = StressTest(stress)
+    if isinstance(tables.get("proposal"), Mapping):
+        found["proposal"] = proposal_from_tables(tables)
+        tables.pop("proposal")
+        tables.pop("proposal_projects", None)
+        tables.pop("proposal_summary", None)
+    if (price := rows("risk_price")) is not None:
+        found["risk_price"] = RiskPrice(price)
     if (robust := rows("robust")) is not None:
         found["robust"] = RobustPrice(robust)
     if (scenarios := rows("scenarios")) is not None:

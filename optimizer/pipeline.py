@@ -39,15 +39,20 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
     """The result with its analyses attached.
 
     Always: the stress test (each country with a funded project lost), the price of robustness
-    (when robust_gamma > 0) and the scenarios (when the workbook has any). ``sensitivity``: why-not and budget-sensitivity re-solves. ``frontier_points``: the
+    (when robust_gamma > 0), the price of a risk-aware plan (when the workbook asks for one) and
+    the scenarios (when the workbook has any). ``sensitivity``: why-not and budget-sensitivity re-solves. ``frontier_points``: the
     NPV / China-reliance frontier and the budget ladder. ``alternatives``: up to that many
     near-optimal portfolios. ``simulate_draws``: Monte Carlo draws of capex and delays.
     """
     from .analyses import scenarios
+    from .analyses.proposal import compare_proposal
+    from .analyses.riskprice import risk_price
     from .analyses.stress import stress_test
 
     found = {"stress": stress_test(result),
+             "proposal": compare_proposal(result),
              "robust": scenarios.robust_price(result, options),
+             "risk_price": risk_price(result, options),
              "scenarios": scenarios.compare_scenarios(result, options, parallel)}
     if sensitivity:
         from .analyses.sensitivity import budget_sensitivity
@@ -73,9 +78,13 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
 
 def simulation_tables(result: Result, draws: int, progress: bool = True):
     """Monte Carlo analyses of the funded portfolio, as tables (with a binned NPV histogram)."""
-    from .analyses.simulate import SimulationTables, simulate
+    from .analyses.simulate import SimulationTables, losses_modelled, simulate
 
-    return SimulationTables.of(simulate(result, draws, progress=progress))
+    sim = simulate(result, draws, progress=progress)
+    doubled = None
+    if losses_modelled(result):  # how the chances move if every loss probability doubled
+        doubled = simulate(result, draws, loss_multiplier=2.0, progress=progress)
+    return SimulationTables.of(sim, scaled=doubled)
 
 
 def run_solve(instance: Instance, out_dir: Path, options: SolveOptions = SolveOptions(),

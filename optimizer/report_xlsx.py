@@ -22,14 +22,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import __version__
 from .results import Result
-from .tables import (CHINA, OBJECTIVE_WORDS, PORTFOLIO, REJECTED, SPEND, SUMMARY, is_binding,
-                     objective_unit, sheet_title, spend_rows)
+from .tables import (CHINA, OBJECTIVE_WORDS, PORTFOLIO, REJECTED, SPEND, SUMMARY, header_words,
+                     is_binding, objective_unit, sheet_title, spend_rows)
 from .xlsx_style import (
     MONEY,
     PERCENT,
@@ -37,9 +37,11 @@ from .xlsx_style import (
     TONNES,
     YEAR,
     add_note,
+    estimated_row_height,
     freeze_header,
     save_atomically,
     set_column_widths,
+    set_print_layout,
     write_cell,
     write_header,
 )
@@ -50,6 +52,11 @@ DECIMAL = "0.000"
 RISK = "0.00"
 GAP = "0.000%"  # a solver gap of 0.0001 shows as 0.010%, not 0.0%
 MIN_WIDTH, MAX_WIDTH = 8, 50  # column widths, Excel characters
+BOLD_ROOM = 1.2  # bold header letters (and a printer's fallback font) are wider than digits
+WRAP = Alignment(wrap_text=True, vertical="top")  # long text in a column of MAX_WIDTH
+TOP = Alignment(vertical="top")  # the other cells of a row with wrapped text
+WRAP_ROOM = 0.85  # share of a column's width (characters) a wrapped line fills, any font
+LINE_HEIGHT = 15  # points, one line of 11-point text
 SUMMARY_MAX_WIDTH = 70  # room for the 64-digit SHA-256 and the status in words
 WHY_NOT = "why_not"  # analyses key read by the Rejected sheet, not written as its own sheet
 
@@ -77,9 +84,12 @@ def build_workbook(result: Result, *, run_time: datetime | None = None) -> Workb
     write_spend(workbook.create_sheet(SPEND), result)
     write_china_reliance(workbook.create_sheet(CHINA), result)
     write_rejected(workbook.create_sheet(REJECTED), result)
+    unit = objective_unit(result.instance.settings.objective)
     for key, rows in analysis_tables(result.analyses.tables()):
         write_table(workbook.create_sheet(sheet_title(key, workbook.sheetnames)), rows,
-                    TABLE_FORMATS.get(key))
+                    TABLE_FORMATS.get(key), objective_unit=unit)
+    for ws in workbook.worksheets:
+        set_print_layout(ws, header_rows=1)
     return workbook
 
 
@@ -88,12 +98,13 @@ def build_workbook(result: Result, *, run_time: datetime | None = None) -> Workb
 
 
 def write_grid(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence[Any]],
-               *, first_row: int = 1) -> int:
+               *, first_row: int = 1, max_width: int = MAX_WIDTH) -> int:
     """Write a header row and data rows with per-column number formats; return the last row.
 
     Strings are written as text (never formulas); non-finite numbers as blanks or text. Column
     widths follow the longest value, as :func:`fit_column_widths` sets them, but are measured
-    while writing: reading every cell back (with its style) costs as much as writing it.
+    while writing: reading every cell back (with its style) costs as much as writing it. Text
+    longer than ``max_width`` (Excel characters) wraps (see :func:`wrap_long_columns`).
     """
     headers = [header for header, _fmt, _note in columns]
     write_header(ws, headers, row=first_row)
@@ -108,23 +119,65 @@ def write_grid(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence
             write_cell(ws, row_index, col, value, fmt)
             longest[col - 1] = max(longest[col - 1], shown_length(value))
     freeze_header(ws, first_row)
-    set_column_widths(ws, [column_width(n) for n in longest])
+    widths = [column_width(n, max_width) for n in longest]
+    set_column_widths(ws, widths)
+    wrap_long_columns(ws, [n + 2 > w for n, w in zip(longest, widths)], widths,
+                      first_row + 1, row_index)
     return row_index
 
 
+def wrap_long_columns(ws: Worksheet, too_long: Sequence[bool], widths: Sequence[float],
+                      first_row: int, last_row: int) -> None:
+    """Wrap the text of the columns flagged ``too_long`` (names, reasons, notes wider than the
+    widest column), rows ``first_row`` to ``last_row``, and make each row tall enough for its
+    wrapped lines, so a printed page shows all of the text rather than cutting it off. Row
+    heights in points; a line counts :data:`WRAP_ROOM` of the column's width in characters."""
+    wrapped = [col for col, flag in enumerate(too_long, start=1) if flag]
+    if not wrapped:
+        return
+    for row in ws.iter_rows(min_row=first_row, max_row=last_row):
+        texts = [(cell.value, widths[cell.column - 1] * WRAP_ROOM) for cell in row
+                 if cell.column in wrapped and isinstance(cell.value, str)]
+        height = estimated_row_height(texts)
+        if height > LINE_HEIGHT:  # a tall row: every cell from the top, so the row reads across
+            ws.row_dimensions[row[0].row].height = height
+            for cell in row:
+                cell.alignment = WRAP if cell.column in wrapped else TOP
+        else:
+            for col in wrapped:
+                row[col - 1].alignment = WRAP
+
+
 def write_table(ws: Worksheet, rows: Sequence[Mapping[str, Any]],
-                formats: Mapping[str, str] | None = None) -> None:
-    """Write list-of-dict ``rows`` as a table: header from the keys (first-seen order), number
-    formats from ``formats`` (column -> format) where given, else guessed from the key names (see
+                formats: Mapping[str, str] | None = None, *,
+                objective_unit: str | None = None) -> None:
+    """Write list-of-dict ``rows`` as a table: columns from the keys (first-seen order), headed in
+    words with units (:func:`table_headers`; ``objective_unit`` is "$M" or "share-years"), number
+    formats from ``formats`` (key -> format) where given, else guessed from the key names (see
     :func:`format_for_key`); a column the name says nothing about but holding fractional numbers
     (an objective value) gets :data:`FRACTION`, and whole numbers stay general."""
     keys: list[str] = []
     for row in rows:
         keys.extend(k for k in row if k not in keys)
     formats = formats or {}
-    columns = [(str(k), formats.get(str(k)) or format_for_key(str(k))
-                or format_for_values([row.get(k) for row in rows]), None) for k in keys]
+    headers = table_headers([str(k) for k in keys], objective_unit)
+    columns = [(header, formats.get(str(k)) or format_for_key(str(k))
+                or format_for_values([row.get(k) for row in rows]), None)
+               for k, header in zip(keys, headers)]
     write_grid(ws, columns, ([row.get(k) for k in keys] for row in rows))
+
+
+def table_headers(keys: Sequence[str], objective_unit: str | None = None) -> list[str]:
+    """The header words of each key (:func:`optimizer.tables.header_words`), a repeated header
+    numbered ("Note (2)") so every column keeps a header of its own."""
+    headers: list[str] = []
+    for key in keys:
+        words = base = header_words(key, objective_unit)
+        n = 2
+        while words in headers:
+            words, n = f"{base} ({n})", n + 1
+        headers.append(words)
+    return headers
 
 
 FRACTION = "#,##0.0##"  # a plain number with its fraction: 237.66964 -> 237.67, 0.26 -> 0.26
@@ -242,7 +295,8 @@ def write_summary(ws: Worksheet, result: Result, run_time: datetime) -> None:
     rows = summary_rows(result, run_time)
     columns: list[Column] = [("Item", None, None), ("Value", None, None),
                              ("Unit / note", None, None)]
-    last = write_grid(ws, columns, [(item, value, note) for item, value, _fmt, note in rows])
+    last = write_grid(ws, columns, [(item, value, note) for item, value, _fmt, note in rows],
+                      max_width=SUMMARY_MAX_WIDTH)
     for row_index, (_item, value, fmt, _note) in enumerate(rows, start=2):
         if fmt and not isinstance(value, str):
             ws.cell(row=row_index, column=2).number_format = fmt
@@ -261,7 +315,7 @@ def write_summary(ws: Worksheet, result: Result, run_time: datetime) -> None:
 # Portfolio, Spend, China reliance, Rejected
 
 PORTFOLIO_COLUMNS: list[Column] = [
-    ("project_id", None, None), ("name", None, None), ("kind", None, "plant or offtake"),
+    ("project ID", None, None), ("name", None, None), ("kind", None, "plant or offtake"),
     ("mineral", None, None), ("country", None, None), ("start year", YEAR, None),
     ("online year", YEAR, "first year of delivery"),
     ("capex $M", MONEY, "capital cost at the capex basis, $M"),
@@ -324,6 +378,8 @@ def spend_chart(ws: Worksheet, last_row: int) -> BarChart:
     line = LineChart()
     line.add_data(Reference(ws, min_col=3, min_row=1, max_row=last_row), titles_from_data=True)
     line.set_categories(years)
+    for series in line.series:
+        series.smooth = False  # straight segments between years: a budget is not a curve
     bars += line
     bars.x_axis.title = "Year"
     bars.y_axis.title = "$M"
@@ -364,7 +420,7 @@ def write_china_reliance(ws: Worksheet, result: Result) -> None:
 
 
 REJECTED_COLUMNS: list[Column] = [
-    ("project_id", None, None), ("name", None, None), ("kind", None, None),
+    ("project ID", None, None), ("name", None, None), ("kind", None, None),
     ("mineral", None, None), ("country", None, None),
     ("capex $M", MONEY, "capital cost at the capex basis, $M"),
     ("NPV $M", MONEY, "the project's own NPV as given, $M"),
@@ -419,11 +475,28 @@ def shown_length(value: Any) -> int:
 
 
 def wrapped_length(text: Any) -> int:
-    """Characters a wrapped cell (a header) needs: half its length, but at least its longest
-    word."""
-    text = str(text)
-    words = max((len(word) for word in text.split()), default=0)
-    return max(words, math.ceil(len(text) / 2))
+    """Characters a wrapped cell (a header, bold) needs to show its text on two lines: the
+    narrowest width at which its words wrap onto two lines, plus :data:`BOLD_ROOM` for bold
+    letters and wider fonts."""
+    words = str(text).split()
+    if not words:
+        return 0
+    whole = len(" ".join(words))
+    width = max(max(len(word) for word in words), math.ceil(whole / 2))
+    while width < whole and wrapped_lines(words, width) > 2:
+        width += 1
+    return math.ceil(width * BOLD_ROOM)
+
+
+def wrapped_lines(words: Sequence[str], width: int) -> int:
+    """Lines a text of ``words`` takes when wrapped at ``width`` characters."""
+    lines, used = 1, len(words[0])
+    for word in words[1:]:
+        if used + 1 + len(word) <= width:
+            used += 1 + len(word)
+        else:
+            lines, used = lines + 1, len(word)
+    return lines
 
 
 def column_width(longest: int, max_width: int = MAX_WIDTH) -> int:
@@ -432,18 +505,25 @@ def column_width(longest: int, max_width: int = MAX_WIDTH) -> int:
 
 
 def fit_column_widths(ws: Worksheet, max_width: int = MAX_WIDTH) -> None:
-    """Widths from the longest value of each column (Excel characters). A wrapped cell (the
-    header) counts as :func:`wrapped_length`."""
+    """Widths from the longest value of each column (Excel characters). A header (wrapped and
+    centred) counts as :func:`wrapped_length`; wrapped body text fills the column up to
+    ``max_width``."""
     widths = []
     for column in ws.iter_cols(min_row=1, max_row=ws.max_row):
         longest = 0
         for cell in column:
-            if cell.alignment is not None and cell.alignment.wrap_text and cell.value is not None:
+            if is_header_cell(cell) and cell.value is not None:
                 longest = max(longest, wrapped_length(cell.value))
             else:
                 longest = max(longest, shown_length(cell.value))
         widths.append(column_width(longest, max_width))
     set_column_widths(ws, widths)
+
+
+def is_header_cell(cell: Any) -> bool:
+    """Whether a cell is styled as a header (wrapped and centred, see ``write_header``)."""
+    alignment = cell.alignment
+    return bool(alignment is not None and alignment.wrap_text and alignment.horizontal == "center")
 
 
 def cell_value(value: Any) -> Any:

@@ -66,3 +66,108 @@ def spend_rows(result: Result) -> list[list[Any]]:
                "yes" if binding else ""]
         rows.append(row + [ev.row_spend[year]] if robust else row)
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Column headers of the analysis tables (lists of dicts keyed by results.json field names)
+
+# Field name -> header words, where the rules of header_words() would not say it well. Units
+# follow the reports' convention: "$M" after money, "(share-years)", "(%)", "(years)" in brackets.
+HEADER_WORDS = {
+    "project_id": "Project ID",
+    "npv_musd": "NPV $M",
+    "total_capex_musd": "Total capex $M",
+    "npv_change_musd": "NPV change $M",
+    "capex_change_musd": "Capex change $M",
+    "objective_value": "Objective",
+    "planned_objective_value": "Objective, planned figures",
+    "objective_below_optimum": "Objective below optimum",
+    "objective_per_extra_busd": "Objective change per extra $1B",
+    "price": "Price of the risk-aware plan",
+    "funded_count": "Projects funded",
+    "funded": "Funded projects",
+    "added": "Projects added",
+    "dropped": "Projects dropped",
+    "adds": "Projects added",
+    "drops": "Projects dropped",
+    "funded_in": "Funded in",
+    "funded_projects": "Funded projects",
+    "security_share_years": "Reliance removed (share-years)",
+    "security_floor": "Reliance removed at least (share-years)",
+    "security_change": "Change in reliance removed (share-years)",
+    "robust_gamma": "Overruns covered (gamma)",
+    "budget_change": "Budget change (%)",
+    "extra_budget_musd": "Extra budget $M",
+    "p10": "P10", "p50": "P50", "p90": "P90",
+    "mean": "Mean", "std": "Standard deviation", "planned": "Planned",
+    "planned_online": "Planned online year",
+    "p_on_time": "Probability online on time",
+    "p_met": "Probability met in target year",
+    "p_met_all_years": "Probability met every year from then",
+    "p_met_scaled": "Probability met, losses scaled",
+    "p_met_all_years_scaled": "Probability met every year, losses scaled",
+    "p_exceeded": "Probability budget exceeded",
+    "p_targets_met": "Probability all targets met",
+    "p_event_by_horizon_end": "Probability of a loss by the horizon end",
+    "loss_probability": "Loss probability per year",
+    "loss_multiplier": "Loss probability multiplier",
+    "mean_projects_lost": "Mean projects lost",
+    "target": "Target",
+    "holds": "Target holds",
+    "tonnes_lost": "Tonnes lost t",
+    "china_share": "China share",
+    "planned_china_share": "Planned China share",
+    "target_china_share": "Target China share",
+    "bin_low_musd": "Bin from $M",
+    "bin_high_musd": "Bin to $M",
+    "count": "Draws",
+    "share": "Share of draws",
+    "test": "Test",
+    "plan": "Plan",
+}
+# Fields measured in the objective's unit ($M or share-years): header_words() adds the unit.
+OBJECTIVE_FIELDS = ("objective_value", "planned_objective_value", "objective_below_optimum",
+                    "objective_per_extra_busd", "price", "price_of_robustness")
+# Name endings that carry a unit: ending -> unit words put after the header.
+UNIT_ENDINGS = (("_musd", "$M"), ("_busd", "$B"), ("_usd_per_t", "$/t"), ("_tpa", "t/yr"),
+                ("_t", "t"), ("_seconds", "time (s)"), ("_s", "(s)"), ("_pct", "(%)"),
+                ("_share_years", "(share-years)"), ("_years", "(years)"))
+# Words written in capitals or with a capital in a header.
+PROPER_WORDS = {"npv": "NPV", "irr": "IRR", "id": "ID", "us": "US", "usd": "USD",
+                "china": "China", "mip": "MIP", "p10": "P10", "p50": "P50", "p90": "P90"}
+
+
+def header_words(key: Any, objective_unit: str | None = None) -> str:
+    """A column header in words, with its unit, for a results.json field name.
+
+    ``"npv_musd"`` -> "NPV $M", ``"objective_below_optimum_pct"`` -> "Objective below optimum
+    (%)", ``"china_share:gallium"`` -> "China share, gallium", ``"p_on_time"`` -> "Probability
+    online on time", ``"capacity_tpa"`` -> "Capacity t/yr". Known names come from
+    :data:`HEADER_WORDS`; the rest by rule: a unit ending (:data:`UNIT_ENDINGS`) becomes its unit,
+    ``p_*`` a probability, underscores spaces. ``objective_unit`` ("$M" or "share-years"), when
+    given, is added to the fields measured in the objective's unit (:data:`OBJECTIVE_FIELDS`).
+    The memo, the workbook and the charts all head their columns with this function.
+    """
+    text = str(key)
+    if ":" in text:  # "china_share:gallium": a field per mineral (or per other name)
+        field, _, name = text.partition(":")
+        return f"{header_words(field, objective_unit)}, {name}"
+    words = HEADER_WORDS.get(text) or _rule_words(text)
+    if objective_unit and text in OBJECTIVE_FIELDS:
+        words = f"{words} ({objective_unit})"
+    return words
+
+
+def _rule_words(key: str) -> str:
+    """Header words for a field name not in HEADER_WORDS (see header_words)."""
+    unit = ""
+    for ending, words in UNIT_ENDINGS:
+        if key.endswith(ending) and len(key) > len(ending):
+            key, unit = key[: -len(ending)], words
+            break
+    parts = [p for p in key.split("_") if p]
+    if parts and parts[0] == "p" and len(parts) > 1:
+        parts[0] = "probability"
+    text = " ".join(PROPER_WORDS.get(p.lower(), p) for p in parts) or key
+    text = text[:1].upper() + text[1:]
+    return f"{text} {unit}" if unit else text

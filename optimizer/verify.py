@@ -3,7 +3,9 @@
 ``verify`` recomputes the plan with :func:`optimizer.evaluate.evaluate` (plain arithmetic over the
 inputs, no model), lists every broken rule with :func:`optimizer.families.violations`, and compares
 the objective value with the one the model counted. Any disagreement raises VerificationError: a
-wrong plan is never reported as a result.
+wrong plan is never reported as a result. With Settings ``risk_adjusted`` the objective, the
+targets, their protection and the NPV floor are checked on the expected figures the evaluation
+counts (see :mod:`optimizer.evaluate`); budgets on planned capex.
 
 One disagreement is not a bug: a plan that is not proven optimal (a time limit stopped the search)
 may hold its displaced-tonnes variables below what the plan delivers (they are only bounded above

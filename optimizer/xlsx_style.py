@@ -19,9 +19,10 @@ from typing import Any, Iterable, Sequence
 from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 # Number formats for reports (rounded for reading).
@@ -122,6 +123,64 @@ def fit_to_page_width(ws: Worksheet, *, landscape: bool = True) -> None:
     ws.page_setup.fitToHeight = 0
     if ws.freeze_panes:
         ws.print_title_rows = f"1:{ws[ws.freeze_panes].row - 1}"
+
+
+# Printing. A sheet prints one page wide (as many pages tall as needed), in landscape when its
+# columns (and charts) are wider than a portrait page holds; header rows repeat on every page.
+MARGIN_SIDE_IN = 0.5  # left and right page margins, inches
+PORTRAIT_PRINT_WIDTH_IN = 8.27 - 2 * MARGIN_SIDE_IN  # A4, the narrower of A4 and Letter
+DEFAULT_COLUMN_WIDTH = 8.43  # Excel characters, a column never given a width
+FOOTER_LEFT = "&F, &A"  # the workbook's file name, the sheet's name
+FOOTER_RIGHT = "Page &P of &N"
+
+
+def column_inches(width: float) -> float:
+    """Printed width of a column ``width`` Excel characters wide: 7 pixels a character plus 5
+    of padding, at 96 pixels an inch."""
+    return (7 * width + 5) / 96
+
+
+def sheet_width_inches(ws: Worksheet) -> float:
+    """Printed width of a sheet's used columns and of its charts (whichever reaches further),
+    inches at 100%."""
+    lefts = [0.0]  # lefts[i]: inches from the sheet's left edge to column i + 1
+    last = max(ws.max_column, *(_chart_column(chart) for chart in ws._charts), 1)
+    dims = ws.column_dimensions
+    for col in range(1, last + 1):
+        letter = get_column_letter(col)
+        width = dims[letter].width if letter in dims else None  # reading would add a column
+        lefts.append(lefts[-1] + column_inches(width or DEFAULT_COLUMN_WIDTH))
+    widest = lefts[ws.max_column]
+    for chart in ws._charts:  # chart width in cm, from its anchor column
+        widest = max(widest, lefts[_chart_column(chart) - 1] + chart.width / 2.54)
+    return widest
+
+
+def _chart_column(chart: Any) -> int:
+    """The 1-based column a chart is anchored at (a cell such as "J2", or an anchor object)."""
+    anchor = chart.anchor
+    if isinstance(anchor, str):
+        return column_index_from_string("".join(c for c in anchor if c.isalpha()))
+    return anchor._from.col + 1
+
+
+def set_print_layout(ws: Worksheet, header_rows: int = 1) -> None:
+    """Page setup for printing ``ws``: landscape when wider than a portrait page's printable
+    width (:data:`PORTRAIT_PRINT_WIDTH_IN`), fit to one page wide and any number tall, the first
+    ``header_rows`` rows repeated on every page, half-inch side margins, gridlines printed, and a
+    footer with the workbook's file name, the sheet name and "Page n of m"."""
+    wide = sheet_width_inches(ws) > PORTRAIT_PRINT_WIDTH_IN
+    ws.page_setup.orientation = "landscape" if wide else "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if header_rows:
+        ws.print_title_rows = f"1:{header_rows}"
+    ws.page_margins = PageMargins(left=MARGIN_SIDE_IN, right=MARGIN_SIDE_IN, top=0.6,
+                                  bottom=0.75, header=0.3, footer=0.3)
+    ws.print_options.gridLines = True
+    ws.oddFooter.left.text = FOOTER_LEFT
+    ws.oddFooter.right.text = FOOTER_RIGHT
 
 
 def set_column_widths(ws: Worksheet, widths: Iterable[float]) -> None:

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from optimizer.instance import Instance, Mineral, Project, Scenario, Settings, SourceRow  # noqa: E402
+from optimizer.instance import (Country, Instance, Mineral, Project, Scenario, Settings,  # noqa: E402
+                                SourceRow)
 
 DATA = ROOT / "data" / "usgs_mcs2025"
 RAW = DATA / "raw_mcs2025"
@@ -600,6 +601,80 @@ def _projects() -> list[Project]:
 
 
 # --------------------------------------------------------------------------------------------
+# Country and project risk (assumptions, by a rule fixed before any plan was looked at)
+# --------------------------------------------------------------------------------------------
+# Rule: each country's OECD country risk category (0-7, the export-credit classification; an
+# approximate reading of the list current in 2025, to be checked against the published list)
+# gives the yearly probability of a country-wide loss event q = 0.25% x 2^(category - 4), the
+# probability that a project there comes online late, and the largest delay. Within Ukraine a
+# project's own yearly loss probability (a strike, capture, a court case) is set by its site:
+# elsewhere in the country 2% (the country rate again), near the front line 5 times that, and
+# behind the front line, in occupied territory, 12.5 times that.
+
+OECD_CATEGORY = {"Kazakhstan": 5, "Uzbekistan": 5, "Azerbaijan": 5, "Georgia": 6, "Armenia": 6,
+                 "Kyrgyzstan": 7, "Tajikistan": 7, "Ukraine": 7}
+DELAY_BY_CATEGORY = {5: (0.25, 3), 6: (0.30, 3), 7: (0.40, 4)}  # (probability, max years)
+UKRAINE_SITE_LOSS = {"elsewhere": 0.02, "near the front line": 0.10,
+                     "behind the front line": 0.25}
+UKRAINE_SITES = {"RE-UA-NOV": "near the front line", "TI-UA-ZTMK": "near the front line",
+                 "RE-UA-AZOV": "behind the front line", "GR-UA-ZAV": "elsewhere",
+                 "GR-UA-BAL": "elsewhere"}
+
+
+def country_loss(category: int) -> float:
+    return 0.0025 * 2 ** (category - 4)
+
+
+def build_countries(projects: list[Project]) -> dict[str, Country]:
+    used = {p.country for p in projects}
+    missing = used - set(OECD_CATEGORY)
+    if missing:
+        raise ValueError(f"no risk category for {sorted(missing)}")
+    out = {}
+    for country in sorted(used):
+        category = OECD_CATEGORY[country]
+        delay_p, max_delay = DELAY_BY_CATEGORY[category]
+        out[country] = Country(country, loss_probability=country_loss(category),
+                               delay_probability=delay_p, max_delay_years=max_delay,
+                               source=f"assumption: OECD country risk category {category} "
+                                      "(approximate), rule in the Sources sheet")
+    return out
+
+
+def with_site_risk(projects: list[Project]) -> list[Project]:
+    """Ukrainian projects get their own loss probability by site."""
+    from dataclasses import replace
+
+    ukrainian = {p.project_id for p in projects if p.country == "Ukraine"}
+    if ukrainian != set(UKRAINE_SITES):
+        raise ValueError(f"Ukrainian projects without a site class: {ukrainian ^ set(UKRAINE_SITES)}")
+    return [replace(p, loss_probability=UKRAINE_SITE_LOSS[UKRAINE_SITES[p.project_id]])
+            if p.project_id in UKRAINE_SITES else p for p in projects]
+
+
+def risk_rows(countries: dict[str, Country]) -> list[SourceRow]:
+    rows = [_row("Method: country and project risk", "", "", ASSUMPTION, "",
+                 "OECD country risk category (0-7; an approximate reading of the 2025 list) -> "
+                 "yearly country-wide loss probability 0.25% x 2^(category - 4); delay "
+                 "probability and largest delay by category "
+                 + "; ".join(f"{c}: {p:.0%}, up to {k} years" for c, (p, k) in
+                             sorted(DELAY_BY_CATEGORY.items()))
+                 + ". Fixed before any plan was solved, not tuned to a result")]
+    for country, c in countries.items():
+        rows.append(_row(f"Countries: {country}", f"{c.loss_probability:.2%} a year",
+                         "fraction", ASSUMPTION, "",
+                         f"OECD category {OECD_CATEGORY[country]} (approximate); delays "
+                         f"{c.delay_probability:.0%}, up to {c.max_delay_years} years"))
+    for site, q in UKRAINE_SITE_LOSS.items():
+        ids = ", ".join(pid for pid, s in UKRAINE_SITES.items() if s == site)
+        rows.append(_row(f"Projects: loss_probability, Ukraine {site}", f"{q:.0%} a year",
+                         "fraction", ASSUMPTION, "",
+                         f"{ids}; {q / UKRAINE_SITE_LOSS['elsewhere']:g} x the rate elsewhere in "
+                         "Ukraine, on top of the country-wide event"))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
 # Settings and budget (assumptions)
 # --------------------------------------------------------------------------------------------
 
@@ -715,14 +790,17 @@ SCENARIOS = (
     Scenario("builds slip 2 years", delay_years=2),
     Scenario("demand +20%", demand_multiplier=1.2),
     Scenario("NPV -30%", npv_multiplier=0.7),
+    Scenario("Ukraine lost", lost_countries=("Ukraine",)),
 )
 
 
 def scenario_rows() -> list[SourceRow]:
     return [_row(f"Scenarios: {sc.scenario}", "", "", ASSUMPTION, "",
                  "a stress case for the committee: capex x{:g}, build +{} years, demand x{:g}, "
-                 "NPV x{:g}".format(sc.capex_multiplier, sc.delay_years, sc.demand_multiplier,
-                                    sc.npv_multiplier))
+                 "operating cash flows x{:g}{}".format(
+                     sc.capex_multiplier, sc.delay_years, sc.demand_multiplier, sc.npv_multiplier,
+                     f", no project in {', '.join(sc.lost_countries)}" if sc.lost_countries
+                     else ""))
             for sc in SCENARIOS]
 
 
@@ -736,7 +814,8 @@ def build_instance() -> Instance:
         d = derive_mineral(spec, usgs)
         minerals[d.mineral.mineral] = d.mineral
         mineral_rows.extend(d.rows)
-    projects = _projects()
+    projects = with_site_risk(_projects())
+    countries = build_countries(projects)
     for p in projects:
         if p.mineral not in minerals:
             raise ValueError(f"{p.project_id}: unknown mineral {p.mineral}")
@@ -754,8 +833,10 @@ def build_instance() -> Instance:
         name="central_asia_refining",
         sources_header=SOURCES_HEADER,
         sources=tuple(provenance + mineral_rows + context_rows(usgs)
-                      + assumption_rows(settings, projects) + scenario_rows()),
+                      + assumption_rows(settings, projects) + risk_rows(countries)
+                      + scenario_rows()),
         scenarios=SCENARIOS,
+        countries=countries,
     )
 
 

@@ -102,7 +102,7 @@ def word_table_rows(table) -> list[list[str]]:
 
 
 def test_write_memo_writes_every_file(memo):
-    assert set(memo) == {"html", "docx", "md", "chart_timeline", "chart_spend",
+    assert set(memo) == {"html", "docx", "md", "pdf", "chart_timeline", "chart_spend",
                          "chart_china_share"}
     for path in memo.values():
         assert path.exists() and path.stat().st_size > 1000

@@ -28,6 +28,7 @@ from optimizer.memo.content import OPTIONAL_SECTIONS
 from optimizer.memo.markdown import escape as md_escape
 from optimizer.memo.model import Bullets, Figure as MemoFigure
 from optimizer.report_xlsx import DECIMAL, FRACTION, format_for_key, write_results_xlsx
+from optimizer.tables import header_words
 from optimizer.xlsx_style import MONEY, PERCENT, YEAR
 
 TITLES = ["Countries: concentration and stress test",
@@ -166,7 +167,7 @@ def test_a_companion_alone_still_gets_its_section(result):
 
 
 def test_registry_keeps_one_entry_per_section():
-    assert [o.section_key for o in OPTIONAL_SECTIONS] == KEYS
+    assert [o.section_key for o in OPTIONAL_SECTIONS] == ["proposal"] + KEYS  # no proposal here
     assert all(o.build is not None for o in OPTIONAL_SECTIONS)
     robust = next(o for o in OPTIONAL_SECTIONS if o.key == "robust")
     assert "capital cost" in robust.intro and "price" not in robust.intro.replace(
@@ -340,7 +341,7 @@ def test_simulation_sentences(doc, js, result):
 
 def test_simulation_tables(doc, js, result):
     sec = section(doc, "simulation")
-    summary, budget, targets, online = tables(sec)
+    summary, budget, targets, online = tables(sec)[:4]
     for row, r in zip(summary.rows, js["simulation_summary"]):
         assert row[1:] == tuple(amount(r[k]) for k in ("p10", "p50", "p90", "mean", "planned"))
     spending = [r for r in js["simulation_budget"] if r["planned_spend_musd"] > 1e-7]
@@ -532,9 +533,17 @@ def workbook(result, tmp_path_factory):
     return openpyxl.load_workbook(path)
 
 
-def formats(ws) -> dict[str, str]:
-    """Header -> number format of the first data row."""
-    return {c.value: ws.cell(row=2, column=c.column).number_format for c in ws[1]}
+class ByField(dict):
+    """Header -> number format, looked up by field name: the column headed by the field's words
+    (``header_words``, the objective in $M as the fixture's weighted objective)."""
+
+    def __getitem__(self, field: str) -> str:
+        return super().__getitem__(header_words(field, "$M"))
+
+
+def formats(ws) -> ByField:
+    """Number format of the first data row of each column, by field name."""
+    return ByField({c.value: ws.cell(row=2, column=c.column).number_format for c in ws[1]})
 
 
 def test_xlsx_has_a_sheet_per_table(workbook):

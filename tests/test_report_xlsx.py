@@ -14,6 +14,7 @@ from helpers import RESULT_STARTS, make_result
 from optimizer.outputs import read_analyses
 from optimizer import report_xlsx
 from optimizer.report_xlsx import write_results_xlsx
+from optimizer.tables import header_words
 from optimizer.xlsx_style import MONEY, PERCENT
 
 SHEETS = ["Summary", "Portfolio", "Spend", "China reliance", "Rejected"]
@@ -78,14 +79,14 @@ def test_portfolio_rows_are_the_funded_projects(tmp_path):
     result = make_result()
     rows = table(write_and_open(tmp_path, result)["Portfolio"])
     projects, total = rows[:-1], rows[-1]
-    assert [r["project_id"] for r in projects] == result.funded_ids
+    assert [r["project ID"] for r in projects] == result.funded_ids
     for r in projects:
-        pid = r["project_id"]
+        pid = r["project ID"]
         assert r["start year"] == RESULT_STARTS[pid]
         assert r["online year"] == result.evaluation.online[pid]
         assert r["capex $M"] == pytest.approx(result.evaluation.capex[pid])
         assert r["NPV discounted $M"] == pytest.approx(result.evaluation.npv_discounted[pid])
-    assert total["project_id"] == "Total"
+    assert total["project ID"] == "Total"
     assert total["capex $M"] == pytest.approx(result.evaluation.total_capex)
     assert total["NPV discounted $M"] == pytest.approx(result.evaluation.npv_musd)
 
@@ -143,8 +144,8 @@ def test_china_reliance_matches_the_evaluation(tmp_path):
 def test_rejected_lists_exactly_the_unfunded(tmp_path):
     result = make_result()
     rows = table(write_and_open(tmp_path, result)["Rejected"])
-    assert [r["project_id"] for r in rows] == ["GR-PLANT", "GA-ALT"]
-    assert set(r["project_id"] for r in rows) == set(result.instance.projects) - set(RESULT_STARTS)
+    assert [r["project ID"] for r in rows] == ["GR-PLANT", "GA-ALT"]
+    assert set(r["project ID"] for r in rows) == set(result.instance.projects) - set(RESULT_STARTS)
     assert all(r["reason"] is None for r in rows)
     ga_alt = rows[1]
     assert (ga_alt["earliest start"], ga_alt["latest start"]) == (2027, 2029)
@@ -214,8 +215,9 @@ def test_analysis_tables_get_their_own_sheets(tmp_path):
     assert wb.sheetnames == [*SHEETS, "Sensitivity", "Frontier"]
     ws = wb["Sensitivity"]
     rows = table(ws)
-    assert [c.value for c in ws[1]] == ["parameter", "value", "npv_musd", "funded"]
-    assert rows[0]["npv_musd"] == 40.0 and rows[1]["funded"] is None
+    keys = ["parameter", "value", "npv_musd", "funded"]
+    assert [c.value for c in ws[1]] == [header_words(k) for k in keys]
+    assert rows[0][header_words("npv_musd")] == 40.0 and rows[1][header_words("funded")] is None
     assert ws.cell(row=3, column=1).data_type == "s"
     assert ws.cell(row=2, column=3).number_format == MONEY
 

@@ -8,17 +8,23 @@ projects on a short horizon starting 2026; money $M, tonnes t, calendar years.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
 import pytest
 
 import optimizer.analyses.simulate as simulate_module
+from optimizer.cashflow import capital_pv_factor, cash_flows
 from optimizer.evaluate import evaluate
 from optimizer.families import violations
-from optimizer.instance import Instance, Mineral, Project, Settings
+from optimizer.instance import Country, Instance, Mineral, Project, Scenario, Settings
+from optimizer.outputs import read_analyses
 from optimizer.results import Result, SolveInfo
-from optimizer.analyses.simulate import Simulation, simulate, triangular_from_uniform
+from optimizer.risk import expected_npv_at_start, mean_capex, project_risk, spend_probability
+from optimizer.analyses.scenarios import apply
+from optimizer.analyses.simulate import (Simulation, SimulationTables, simulate,
+                                         triangular_from_uniform)
 from helpers import make_result
 
 N = 200_000
@@ -31,16 +37,20 @@ FIRST = 2026
 
 
 def project(pid="P", *, low=100.0, high=None, build=1, cap=0.0, npv=0.0, mineral="m",
-            operating_years=None, capex_profile=()) -> Project:
-    return Project(pid, pid, "plant", mineral, "USA", capex_low_musd=low,
+            operating_years=None, capex_profile=(), country="USA", loss=0.0,
+            delay_probability=None, max_delay_years=None) -> Project:
+    return Project(pid, pid, "plant", mineral, country, capex_low_musd=low,
                    capex_high_musd=low if high is None else high, build_years=build,
                    earliest_start=FIRST, latest_start=FIRST + 9, capacity_tpa=cap, npv_musd=npv,
-                   operating_years=operating_years, capex_profile=capex_profile)
+                   operating_years=operating_years, capex_profile=capex_profile,
+                   loss_probability=loss, delay_probability=delay_probability,
+                   max_delay_years=max_delay_years)
 
 
-def make(projects, starts, *, budget=1e6, mineral=None, horizon=10, **settings) -> Result:
+def make(projects, starts, *, budget=1e6, mineral=None, horizon=10, countries=(),
+         **settings) -> Result:
     """A Result funding ``starts`` (project_id -> start year); ``budget`` a number for every year
-    or a dict year -> $M (missing years 0)."""
+    or a dict year -> $M (missing years 0); ``countries`` Country rows."""
     s = Settings(first_year=FIRST, horizon_years=horizon, **settings)
     mineral = mineral or Mineral("m", us_demand_t=1000.0, china_share=0.5)
     if isinstance(budget, dict):
@@ -48,7 +58,8 @@ def make(projects, starts, *, budget=1e6, mineral=None, horizon=10, **settings) 
     else:
         budget = {t: float(budget) for t in s.years}
     inst = Instance(settings=s, minerals={mineral.mineral: mineral},
-                    projects={p.project_id: p for p in projects}, budget=budget)
+                    projects={p.project_id: p for p in projects}, budget=budget,
+                    countries={c.country: c for c in countries})
     info = SolveInfo(status="optimal", solver="test", mip_gap=0.0, best_bound=None,
                      solve_seconds=0.0, build_seconds=0.0, model_objective=None)
     return Result(inst, dict(starts), evaluate(inst, starts), info)
@@ -172,37 +183,44 @@ def test_delay_edge_cases(p, kmax, on_time):
 
 
 def test_npv_expectation_with_delay_only():
-    """Capex fixed (low == high): E[NPV] = npv x disc(start) x ((1-p) + p/3 x sum_k (1+r)^-k)."""
+    """Capex fixed (low == high) at 50, spent in the start year (build 1): a delay of k moves the
+    operating flows, worth npv + 50 at the start year, k years later and keeps the capital, so
+    NPV_k = disc(start) x (-50 + (npv + 50) (1+r)^-k) and
+    E[NPV] = disc(start) x (-50 + (npv + 50) ((1-p) + p/3 x sum_k (1+r)^-k))."""
     p, r, npv, start = 0.3, 0.08, 100.0, FIRST + 2
     res = make([project(low=50.0, high=50.0, npv=npv)], {"P": start}, delay_probability=p,
                max_delay_years=3, discount_rate=r)
     sim = simulate(res, N)
     disc = (1 + r) ** -(start - FIRST)
-    values = np.array([npv * disc * (1 + r) ** -k for k in range(4)])
+    values = np.array([disc * (-50.0 + (npv + 50.0) * (1 + r) ** -k) for k in range(4)])
     probs = np.array([1 - p, p / 3, p / 3, p / 3])
     mean = float(values @ probs)
     var = float((values - mean) ** 2 @ probs)
-    assert mean == pytest.approx(npv * disc * ((1 - p) + p / 3 * sum((1 + r) ** -k
-                                                                  for k in (1, 2, 3))))
+    assert mean == pytest.approx(disc * (-50.0 + (npv + 50.0) * (
+        (1 - p) + p / 3 * sum((1 + r) ** -k for k in (1, 2, 3)))))
     assert_mean(sim.npv_summary.mean, mean, var)
     assert set(np.round(np.unique(sim.npv), 9)) <= set(np.round(values, 9))
     assert sim.planned_npv == pytest.approx(npv * disc)
 
 
 def test_npv_expectation_with_overrun_and_delay():
-    """Capex triangular(100, 100, 300) at basis low: the mean overrun (200/3) lowers NPV one for
-    one; overrun and delay are independent, so
-    E[NPV] = E[npv - overrun] x disc x E[delay factor]."""
+    """Capex X ~ triangular(100, 100, 300) at basis low, spent in the start year: the overrun
+    lowers NPV one for one (at the start year); the operating flows, worth npv + 100 at the start
+    year, move k years later. X and k are independent, so with disc = (1+r)^-1
+    E[NPV] = disc x (-E[X] + (npv + 100) E[(1+r)^-k]),
+    Var[NPV] = disc^2 x (Var X + (npv + 100)^2 Var[(1+r)^-k])."""
     p, r, npv = 0.3, 0.05, 150.0
     res = make([project(low=100.0, high=300.0, npv=npv)], {"P": FIRST + 1}, delay_probability=p,
                max_delay_years=3, discount_rate=r, capex_basis="low")
     sim = simulate(res, N)
     cmean, cvar = tri_mean_var(100.0, 100.0, 300.0)
-    x_mean, x_sq = npv - (cmean - 100.0), cvar + (npv - (cmean - 100.0)) ** 2
-    factors = np.array([(1 + r) ** -k for k in range(4)]) / (1 + r)
+    factors = np.array([(1 + r) ** -k for k in range(4)])
     probs = np.array([1 - p, p / 3, p / 3, p / 3])
     y_mean, y_sq = float(factors @ probs), float(factors ** 2 @ probs)
-    assert_mean(sim.npv_summary.mean, x_mean * y_mean, x_sq * y_sq - (x_mean * y_mean) ** 2)
+    disc, ops = 1 / (1 + r), npv + 100.0
+    mean = disc * (-cmean + ops * y_mean)
+    var = disc ** 2 * (cvar + ops ** 2 * (y_sq - y_mean ** 2))
+    assert_mean(sim.npv_summary.mean, mean, var)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,9 +249,15 @@ def test_target_met_only_without_delay(operating_years, p_all):
     else:
         assert row.p_met_all_years == p_all
     table = sim.to_tables()["simulation_targets"]
-    assert table == [{"mineral": "m", "target_china_share": 0.5, "target_year": FIRST + 3,
-                      "p_met": row.p_met, "planned_china_share": row.planned_china_share,
-                      "p_met_all_years": row.p_met_all_years}]
+    version_1 = ("mineral", "target_china_share", "target_year", "p_met", "planned_china_share",
+                 "p_met_all_years")
+    assert [{k: r[k] for k in version_1} for r in table] == [
+        {"mineral": "m", "target_china_share": 0.5, "target_year": FIRST + 3,
+         "p_met": row.p_met, "planned_china_share": row.planned_china_share,
+         "p_met_all_years": row.p_met_all_years}]
+    # the China share in 2029 is 40% in the 70% of draws without a slip, else 80%
+    assert [(r["china_share_p10"], r["china_share_p50"], r["china_share_p90"])
+            for r in table] == [(pytest.approx(0.4), pytest.approx(0.4), pytest.approx(0.8))]
 
 
 def test_no_targets_without_target_year():
@@ -401,7 +425,12 @@ def test_each_draw_matches_evaluate_of_that_draw(carryover):
     """Regenerate each project's uniforms, turn every draw into a deterministic instance (capex
     fixed at the drawn value along the planned profile, build time longer by the slip, npv_musd
     less the overrun and discounted by the slip) and let evaluate.py account for it: per-draw
-    capex and NPV, budget rows, targets and slips must agree with the vectorized run."""
+    capex and NPV, budget rows, targets and slips must agree with the vectorized run.
+
+    Money by the one rule of cashflow.py: the capital c is spent on the planned schedule (present
+    value c x F at the start year, F = sum_o f[o] (1+r)^-o) and the operating flows, worth
+    npv_musd + mode x F at the start year, move k years later: npv_musd of the draw is
+    -c x F + (npv_musd + mode x F) (1+r)^-k."""
     base = make_result(delay_probability=0.5, budget_carryover=carryover,
                        total_budget_musd=200.0, min_npv_musd=62.0)
     inst = base.instance.with_minerals({
@@ -434,7 +463,9 @@ def test_each_draw_matches_evaluate_of_that_draw(carryover):
             projects[pid] = dataclasses.replace(
                 p, capex_low_musd=cap, capex_high_musd=cap, build_years=p.build_years + k,
                 capex_profile=p.spend_shares,
-                npv_musd=(p.npv_musd - (cap - mode)) * (1 + s.discount_rate) ** -k)
+                npv_musd=-cap * capital_pv_factor(p, s.discount_rate)
+                + (p.npv_musd + mode * capital_pv_factor(p, s.discount_rate))
+                * (1 + s.discount_rate) ** -k)
         ev = evaluate(inst.with_projects(projects), starts)
         totals[i], npvs[i] = ev.total_capex, ev.npv_musd
         row_over = [ev.row_spend[t] > ev.row_budget[t] + 1e-6 * max(1.0, ev.row_budget[t])
@@ -462,3 +493,237 @@ def test_each_draw_matches_evaluate_of_that_draw(carryover):
     for row in sim.online:
         counts = np.bincount(slips[row.project_id], minlength=4) / n
         assert row.delay_probs == tuple(counts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses by country and by project (contract: "Risk by country and project")
+
+
+def peru_offtake(q_c=0.05, q_p=0.1, **settings) -> Result:
+    """Demand 1000 t, 80% China-dependent, target 50% from 2029; an offtake in Peru (yearly event
+    probability q_c) delivering 400 t/y from 2029 to 2035 (share 40%), its own yearly loss
+    probability q_p, no delays: met in 2029 when neither loss has happened by 2029, i.e.
+    (1 - q_c)^4 (Peru's event years 2026..2029) x (1 - q_p) (its own years from 2029)."""
+    mineral = Mineral("m", us_demand_t=1000.0, china_share=0.8, target_china_share=0.5)
+    off = project("OFF", low=0.0, build=0, cap=400.0, country="Peru", loss=q_p)
+    return make([off], {"OFF": FIRST + 3}, mineral=mineral, target_year=FIRST + 3,
+                delay_probability=0.0, countries=[Country("Peru", loss_probability=q_c)],
+                **settings)
+
+
+def test_losses_by_country_and_by_project_by_hand():
+    q_c, q_p = 0.05, 0.1
+    sim = simulate(peru_offtake(q_c, q_p), N)
+    (row,) = sim.targets
+    assert_prob(row.p_met, (1 - q_c) ** 4 * (1 - q_p))
+    assert_prob(row.p_met_all_years, (1 - q_c) ** 10 * (1 - q_p) ** 7)  # up to 2035
+    assert sim.p_all_targets_met == row.p_met
+    assert (row.share_p10, row.share_p50, row.share_p90) == (pytest.approx(0.4),
+                                                             pytest.approx(0.4),
+                                                             pytest.approx(0.8))
+    (country,) = sim.countries
+    assert (country.country, country.loss_probability, country.funded_projects) == ("Peru",
+                                                                                    q_c, 1)
+    assert_prob(country.p_event, 1 - (1 - q_c) ** 10)
+    lost_by_2035 = 1 - (1 - q_c) ** 10 * (1 - q_p) ** 7
+    assert_prob(country.mean_projects_lost, lost_by_2035)
+    assert sim.online[0].p_lost == country.mean_projects_lost == sim.p_any_project_lost
+
+
+def test_expected_npv_spend_and_delay_follow_the_risk_model():
+    """A plant in Chile (event 4%/y; delays from the Countries row: 50%, 1..2 years), its own loss
+    6%/y, capex triangular(100, 200, 300) over 3 build years from 2027: the mean NPV is the risk
+    model's expected NPV (optimizer.risk), each year's mean spend is mean capex / 3 x P(not lost
+    before that year), and the online quantiles are those of the country's delay model."""
+    r = 0.07
+    plant = project("PL", low=100.0, high=300.0, build=3, npv=80.0, country="Chile", loss=0.06)
+    start = FIRST + 1
+    res = make([plant], {"PL": start}, discount_rate=r,
+               countries=[Country("Chile", loss_probability=0.04, delay_probability=0.5,
+                                  max_delay_years=2)])
+    inst = res.instance
+    sim = simulate(res, N)
+    exact = expected_npv_at_start(inst, "PL", start) * (1 + r) ** -(start - FIRST)
+    assert abs(sim.npv_summary.mean - exact) <= Z * sim.npv_summary.std / math.sqrt(N)
+    risk = project_risk(inst, "PL")
+    capex_rms = math.sqrt(tri_mean_var(100.0, 200.0, 300.0)[1] + 200.0 ** 2)
+    for year in range(start, start + 3):
+        expected = mean_capex(plant, "mid") / 3 * spend_probability(inst, risk, start, year)
+        assert_mean(sim.mean_spend[year - FIRST], expected, (capex_rms / 3) ** 2)
+    (online,) = sim.online
+    assert_prob(online.p_on_time, 0.5)
+    assert (online.p10, online.p50, online.p90) == (start + 3, start + 3, start + 5)
+
+
+@pytest.mark.parametrize("force, spend, total", [
+    ({"event_year": {"X": FIRST + 1}, "loss_offset": None}, (40.0, 30.0, 0.0, 0.0), 70.0),
+    ({"event_year": None, "loss_offset": {"A": 1, "B": 0}}, (40.0, 30.0, 0.0, 40.0), 110.0),
+])
+def test_a_lost_project_spends_its_capex_of_that_year_and_nothing_after(force, spend, total):
+    """A (capex 90 over 2026..2028, 600 t/y from 2029) and B (capex 40 in 2029) in country X, C
+    (capex 10 in 2026) in Y. Forced: X's event in 2027 (A spends 30 + 30; B, starting after it,
+    nothing), or A lost in its 2nd year (2027) and B in its 1st (2029, spending its 40). A never
+    delivers, so the 50% target of 2029 is never met."""
+    r = 0.1
+    mineral = Mineral("m", us_demand_t=1000.0, china_share=0.8, target_china_share=0.5)
+    projects = [project("A", low=90.0, build=3, cap=600.0, npv=50.0, country="X"),
+                project("B", low=40.0, build=1, country="X"),
+                project("C", low=10.0, build=1, country="Y")]
+    res = make(projects, {"A": FIRST, "B": FIRST + 3, "C": FIRST}, mineral=mineral,
+               target_year=FIRST + 3, delay_probability=0.0, discount_rate=r,
+               countries=[Country("X", loss_probability=0.01), Country("Y")])
+    sim = simulate(res, 50, force=force)
+    assert sim.mean_spend[:4] == pytest.approx(spend, abs=1e-12)
+    assert sim.planned_spend[:4] == pytest.approx((40.0, 30.0, 30.0, 40.0))
+    np.testing.assert_allclose(sim.total_capex, total, rtol=1e-12)
+    # C keeps its NPV of 0; A and B only spend
+    npv = -sum(v * (1 + r) ** -i for i, v in enumerate(spend)) + 10.0
+    np.testing.assert_allclose(sim.npv, npv, rtol=1e-12)
+    assert sim.targets[0].p_met == 0.0 and sim.targets[0].share_p90 == pytest.approx(0.8)
+    countries = {c.country: c for c in sim.countries}
+    assert {c: (r.funded_projects, r.mean_projects_lost) for c, r in countries.items()} == {
+        "X": (2, 2.0), "Y": (1, 0.0)}
+    assert countries["X"].p_event == (1.0 if force["loss_offset"] is None else 0.0)
+    assert countries["Y"].p_event == 0.0
+    assert {r.project_id: r.p_lost for r in sim.online} == {"A": 1.0, "B": 1.0, "C": 0.0}
+
+
+@pytest.mark.parametrize("multiplier, delay", [(1.25, 0), (1.0, 2)])
+def test_a_forced_draw_gives_the_npv_of_cash_flows_and_of_evaluate(multiplier, delay):
+    """Every capex drawn at 1.25 x the basis, or every project 2 years late: each draw's NPV is
+    the one cashflow.cash_flows gives for that change, and the one evaluate gives for the
+    scenario of that change (scenarios.apply: operating flows fixed by cashflow.operating_flows);
+    spending too."""
+    base = make_result(delay_probability=0.5)
+    starts = {"GA-PLANT": 2027, "GR-OFFTAKE": 2026, "GR-PLANT": 2026}
+    inst = base.instance
+    res = dataclasses.replace(base, starts=starts, evaluation=evaluate(inst, starts))
+    s = inst.settings
+    sim = simulate(res, 30, force={"capex_multiplier": multiplier, "delay": delay})
+    by_rule = sum(float(cash_flows(inst.projects[pid], s, start,
+                                   capex=multiplier * inst.projects[pid].capex(s.capex_basis),
+                                   delay=delay).npv(s.discount_rate, s.first_year)[0])
+                  for pid, start in starts.items())
+    np.testing.assert_allclose(sim.npv, by_rule, rtol=1e-12)
+    scenario = Scenario("forced", capex_multiplier=multiplier, delay_years=delay)
+    ev = evaluate(apply(inst, scenario), starts)
+    np.testing.assert_allclose(sim.npv, ev.npv_musd, rtol=1e-12)
+    np.testing.assert_allclose(sim.total_capex, ev.total_capex, rtol=1e-12)
+    np.testing.assert_allclose(sim.mean_spend, [ev.spend[t] for t in s.years], rtol=1e-12,
+                               atol=1e-12)
+    assert all(r.delay_probs[delay] == 1.0 for r in sim.online)
+    if delay == 0:  # without a delay the NPV is the planned one less the discounted overrun
+        overrun = sum((multiplier - 1) * inst.projects[pid].capex(s.capex_basis)
+                      * capital_pv_factor(inst.projects[pid], s.discount_rate)
+                      * s.discount(start) for pid, start in starts.items())
+        assert sim.npv[0] == pytest.approx(res.evaluation.npv_musd - overrun, rel=1e-12)
+
+
+def test_doubling_every_loss_probability():
+    """Same draws, every yearly loss probability doubled (capped at 1): the chance of meeting the
+    target falls to (1 - 2 q_c)^4 (1 - 2 q_p), and never rises in any draw."""
+    q_c, q_p = 0.05, 0.1
+    res = peru_offtake(q_c, q_p)
+    base, doubled = simulate(res, N), simulate(res, N, loss_multiplier=2.0)
+    assert_prob(doubled.targets[0].p_met, (1 - 2 * q_c) ** 4 * (1 - 2 * q_p))
+    assert doubled.targets[0].p_met < base.targets[0].p_met
+    assert doubled.countries[0].loss_probability == pytest.approx(2 * q_c)
+    assert {"setting": "loss_multiplier", "value": 2.0} in doubled.to_tables()[
+        "simulation_settings"]
+    rows = SimulationTables.of(base, None, scaled=doubled).by_key["simulation_loss_multiplier"]
+    assert [(r["target"], r["loss_multiplier"], r["p_met"], r["p_met_scaled"]) for r in rows] == [
+        ("m China share at most 0.5 in 2029", 2.0, base.targets[0].p_met,
+         doubled.targets[0].p_met),
+        ("every China-share target met in the target year", 2.0, base.p_all_targets_met,
+         doubled.p_all_targets_met)]
+    capped = simulate(res, 1000, loss_multiplier=25.0)  # 25 x 5% and 25 x 10%: certain loss
+    assert capped.countries[0].loss_probability == 1.0
+    assert capped.countries[0].p_event == 1.0 and capped.targets[0].p_met == 0.0
+
+
+@pytest.mark.parametrize("multiplier", [-1.0, float("nan"), float("inf"), True, "2"])
+def test_invalid_loss_multiplier(multiplier):
+    with pytest.raises(ValueError, match="loss_multiplier"):
+        simulate(peru_offtake(), 10, loss_multiplier=multiplier)
+
+
+def _lossy_result(**settings) -> Result:
+    """make_result's plan with countries that lose projects and a project with its own loss."""
+    base = make_result(**settings)
+    inst = base.instance
+    projects = dict(inst.projects)
+    projects["GA-PLANT"] = dataclasses.replace(projects["GA-PLANT"], loss_probability=0.05)
+    inst = dataclasses.replace(inst.with_projects(projects), countries={
+        "USA": Country("USA", loss_probability=0.03, delay_probability=0.6, max_delay_years=2),
+        "Canada": Country("Canada", loss_probability=0.08)})
+    return dataclasses.replace(base, instance=inst, evaluation=evaluate(inst, base.starts))
+
+
+def test_chunking_and_seed_with_losses(monkeypatch):
+    res = _lossy_result(budget_carryover=True, total_budget_musd=130.0, min_npv_musd=35.0)
+    whole = simulate(res, 3001, seed=3)
+    assert _same(whole, simulate(res, 3001, seed=3))
+    assert 0 < whole.p_any_project_lost < 1
+    monkeypatch.setattr(simulate_module, "CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(simulate_module, "MIN_CHUNK_DRAWS", 97)  # 31 uneven chunks
+    assert _same(whole, simulate(res, 3001, seed=3))
+
+
+def test_common_random_numbers_per_project_and_country():
+    """A in X and B in Z, both with losses: simulated together (B listed first), each draw's NPV
+    is the sum of the NPVs of A alone and B alone, and A's loss rate is unchanged."""
+    a = project("A", low=100.0, high=300.0, build=2, npv=60.0, country="X", loss=0.05)
+    b = project("B", low=40.0, high=80.0, build=1, npv=20.0, country="Z", loss=0.02)
+    countries = [Country("X", loss_probability=0.04), Country("Z", loss_probability=0.1)]
+    alone_a = simulate(make([a], {"A": FIRST + 1}, countries=countries), 5000)
+    alone_b = simulate(make([b], {"B": FIRST}, countries=countries), 5000)
+    both = simulate(make([b, a], {"B": FIRST, "A": FIRST + 1}, countries=countries), 5000)
+    np.testing.assert_allclose(both.npv, alone_a.npv + alone_b.npv, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(both.total_capex, alone_a.total_capex + alone_b.total_capex,
+                               rtol=0, atol=1e-9)
+    assert [r for r in both.online if r.project_id == "A"] == list(alone_a.online)
+    assert [c for c in both.countries if c.country == "X"] == list(alone_a.countries)
+
+
+def test_delay_parameters_project_then_country_then_settings():
+    projects = [project("OWN", country="X", delay_probability=1.0, max_delay_years=1),
+                project("CTRY", country="X"), project("SETT", country="Nowhere")]
+    res = make(projects, {pid: FIRST for pid in ("OWN", "CTRY", "SETT")},
+               countries=[Country("X", delay_probability=0.0)], delay_probability=0.3)
+    own, country, settings = simulate(res, 20_000).online
+    assert own.p_on_time == 0.0 and own.delay_probs == (0.0, 1.0)
+    assert own.p10 == own.planned_online + 1
+    assert country.p_on_time == 1.0 and country.p90 == country.planned_online
+    assert_prob(settings.p_on_time, 0.7, n=20_000)
+
+
+def test_tables_with_losses_and_their_round_trip():
+    sim = simulate(_lossy_result(), 2000)
+    tables = sim.to_tables()
+    # countries in the order of the funded projects (GR-OFFTAKE from 2026, GA-PLANT from 2027)
+    assert [(r["country"], r["funded_projects"]) for r in tables["simulation_countries"]] == [
+        ("Canada", 1), ("USA", 1)]
+    assert set(tables["simulation_countries"][0]) == {
+        "country", "loss_probability", "funded_projects", "p_event_by_horizon_end",
+        "mean_projects_lost"}
+    assert all("p_lost" in r for r in tables["simulation_online"])
+    assert tables["simulation_risks"][-1] == {
+        "event": "at least one funded project lost by 2031", "probability": sim.p_any_project_lost}
+    assert {"setting": "loss_multiplier", "value": 1.0} in tables["simulation_settings"]
+    assert set(tables["simulation_targets"][0]) >= {"china_share_p10", "china_share_p50",
+                                                    "china_share_p90"}
+    stored = SimulationTables.of(sim, scaled=simulate(_lossy_result(), 2000,
+                                                      loss_multiplier=2.0))
+    back = read_analyses(json.loads(json.dumps(stored.tables()))).simulation
+    assert back.by_key == json.loads(json.dumps(stored.by_key))
+    assert {"simulation_countries", "simulation_loss_multiplier"} <= set(back.by_key)
+
+
+def test_planned_figures_stay_planned_with_risk_adjusted_settings():
+    """With risk_adjusted the plan counts expected figures; the simulation's 'planned' China share
+    and NPV are still those of the plan without delay or loss."""
+    res = peru_offtake(risk_adjusted=True)
+    assert res.evaluation.share_after["m"][FIRST + 3] > 0.4 + 1e-3  # expected, not planned
+    sim = simulate(res, 100)
+    assert sim.targets[0].planned_china_share == pytest.approx(0.4)
+    assert sim.planned_npv == pytest.approx(res.evaluation.planned_npv_musd, abs=1e-9)

@@ -13,6 +13,9 @@ JSON is made from it only at the output edge and read back in one place
 - :mod:`.alternatives` near-optimal portfolios
 - :mod:`.simulate`     Monte Carlo of the chosen plan
 - :mod:`.stress`       each country with a funded project lost, no re-solve
+- :mod:`.proposal`     the committee's own plan scored and set beside the recommendation
+- :mod:`.riskprice`    the risk-aware plan against the plain one, each with its chance of
+                       meeting the targets
 
 The analysis classes are imported here for type checking only, so that this package can be
 imported by :mod:`optimizer.results` without importing what the analyses import.
@@ -26,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:  # type names only: the modules import optimizer.results
     from .alternatives import Alternatives
     from .frontier import BudgetLadder, Frontier
+    from .proposal import Proposal
+    from .riskprice import RiskPrice
     from .scenarios import RobustPrice, ScenarioComparison
     from .sensitivity import BudgetSensitivity
     from .simulate import SimulationTables
@@ -43,7 +48,9 @@ class Analyses:
     show each list of rows as a generic table."""
 
     stress: StressTest | None = None
+    proposal: Proposal | None = None
     robust: RobustPrice | None = None
+    risk_price: RiskPrice | None = None
     scenarios: ScenarioComparison | None = None
     why_not: WhyNot | None = None
     sensitivity: BudgetSensitivity | None = None

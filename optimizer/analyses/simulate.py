@@ -1,64 +1,81 @@
-"""Monte Carlo risk of a chosen portfolio: capex overruns and build delays, vectorized with numpy.
+"""Monte Carlo risk of a chosen portfolio under the risk model: capex overruns, delays and losses
+(by country and by project), vectorized with numpy.
 
-The plan (which projects, which start years) is fixed; only the capital cost and the online year of
-each funded project are uncertain. Every figure follows the conventions of ``evaluate.py``: money
-in $M, calendar years, discounting to ``first_year`` with ``(1 + discount_rate)^-(t - first_year)``.
+The plan (which projects, which start years) is fixed; each funded project's capital cost, online
+year and loss year are uncertain. Money in $M, calendar years; NPVs are discounted to
+``first_year`` with ``(1 + discount_rate)^-(t - first_year)``.
 
-Model of uncertainty (our documented choices)
----------------------------------------------
-* **Capex.** Each funded project's capital cost is drawn from a triangular distribution over
-  ``[capex_low_musd, capex_high_musd]`` whose mode is the capex at ``settings.capex_basis`` (low,
-  mid = average of low and high, or high). When low == high the cost is that constant. Draws are
-  made by the inverse CDF, so the degenerate case needs no special path.
-* **Delay.** With probability ``delay_probability`` a project slips by k years, k uniform on
-  ``1 .. max_delay_years`` (k = 0 when ``max_delay_years`` is 0). Projects are independent.
-* **Spending.** A project spends its drawn capex along its ``spend_shares`` from its *planned*
-  start year: money is committed on schedule, a slip stretches nothing. Spending outside the horizon
-  (impossible for a valid plan) counts in total capex but in no budget year.
-* **Deliveries.** ``capacity_tpa`` from the online year ``start + build_years + k`` for
-  ``operating_years`` years (to the horizon end when blank), counted within the horizon only.
-* **NPV** of a draw: the sum over funded projects of
-  ``(npv_musd - (capex_draw - capex_at_basis)) * discount(start) * (1 + discount_rate)^-k``:
-  ``npv_musd`` is net of the capex at the basis, so an overrun lowers NPV one for one, and a slip
-  delays the project's cash flows by k years.
+Model of uncertainty (the contract's "Risk by country and project"; the draws are made by
+:mod:`optimizer.draws`)
+-----------------------------------------------------------------------------------------------
+* **Capex.** Triangular over ``[capex_low_musd, capex_high_musd]`` with its mode at the capex at
+  ``settings.capex_basis``; constant when low == high.
+* **Delay.** With its delay probability a project comes online d years late, d uniform on
+  ``1 .. max_delay_years``; the project's own parameters, else its country's, else the Settings'.
+* **Loss.** Each country's loss event year (geometric from ``first_year`` with the country's yearly
+  loss probability; never without a Countries row or at probability 0) and each funded project's
+  own loss, in its k-th year after its start (geometric with its own yearly loss probability). A
+  project is lost in the earlier of the two years. ``loss_multiplier`` scales every loss
+  probability (capped at 1) with the same uniforms, so a larger multiplier loses every project in
+  every draw no later (common random numbers between the two simulations).
+* **Money** goes through :func:`optimizer.cashflow.cash_flows`, the one rule every analysis
+  uses: a capex of c' spends ``c' x f[o]`` on the planned schedule; a delay moves the operating
+  flows (and deliveries) later and keeps the capital schedule; a project lost in year u spends its
+  capex of year u and nothing after, and has no operating flow from u on. A draw's **NPV** is the
+  present value at ``first_year`` of the plan's flows; its **spending** by year is the capital
+  flows (spending outside the horizon, impossible for a valid plan, counts in total capex but in no
+  budget year). So a scenario and a draw of the same capex or delay give the same NPV.
+* **Deliveries.** ``capacity_tpa`` from the online year ``start + build_years + d`` for
+  ``operating_years`` years (to the horizon end when blank), within the horizon, in the years
+  before the project is lost.
 * **Budget exceeded** in year t: the year's spend is above its budget (with ``budget_carryover``,
   the cumulative spend to t is above the cumulative budget to t), beyond the tolerance of
   ``families.violations`` (``TOL * max(1, budget)``). Reported per horizon year, for any year, and
   for total capex over ``total_budget_musd`` when that is set.
 * **Target met**: for each mineral with a ``target_china_share`` (and ``target_year`` set), the
   China share in the target year, computed as in ``evaluate.py`` (displaced tonnes = min(deliveries,
-  china_share x demand)), is at most the target. The tolerance is the one ``evaluate.py`` uses for
-  targets (1e-7), so a plan the verifier accepts meets its targets in every draw without delays.
-  ``p_met_all_years`` also asks it of every year from the target year to the horizon end, which is
-  what the contract requires of a plan.
+  china_share x demand)), is at most the target (tolerance 1e-7, as ``evaluate.py``).
+  ``p_met_all_years`` also asks it of every year from the target year to the horizon end; the P10,
+  P50 and P90 of the China share in the target year are reported beside them.
+* **Countries** (when the workbook has a Countries sheet or a funded project has a loss
+  probability): per country with a funded project, the share of draws in which its loss event
+  happens by the horizon end, and the mean number of its funded projects lost by the horizon end
+  (by its event or their own loss).
 * **Online year** per project: the probability of coming online in the planned year, and the
-  P10/P50/P90 online year. The probabilities are sampled; the quantiles are those of the model's
+  P10/P50/P90 online year. The probabilities are sampled; the quantiles are those of the project's
   own (exactly known) delay distribution, because a sampled quantile of a discrete variable flips
   between neighbouring years when the CDF sits on the quantile: with the defaults (p = 0.3, up to 3
   years) P(delay <= 2) is exactly 0.9, and a sampled P90 would read planned + 2 or + 3 at random.
 
 Random numbers and reproducibility
 ----------------------------------
-Each funded project has its own random stream, ``PCG64(SeedSequence(seed, spawn_key=(h,)))`` with
-``h`` a SHA-256 digest of its project_id, and each draw takes three uniforms from it, in order:
-capex, whether it slips, by how much. Hence: the same seed gives the same figures, bit for bit; a
-project's draws do not depend on which other projects are funded or on their order (common random
-numbers when two plans are compared); and draws are processed in chunks (for memory and the
-progress bar) with results identical to one unchunked pass, because each stream is consumed
-sequentially and every sum over draws is either an integer count or taken over the whole array.
+Each funded project and each country has its own seeded streams (see :mod:`optimizer.draws`;
+a project's capex and delay uniforms are those of version 1). Hence: the same seed gives the same
+figures, bit for bit; a project's draws do not depend on which other projects are funded or on
+their order (common random numbers when two plans are compared); and draws are processed in chunks
+(for memory and the progress bar) with results identical to one unchunked pass, because draw i is
+the same in any chunk and every sum over draws is either an integer count or taken over the whole
+array. Sums over projects and years run in a fixed order, element by element (no BLAS).
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..cashflow import cash_flows, operating_flows
+from ..draws import (DrawBlock, Sampler, check_multiplier, check_seed, project_stream,
+                     triangular_from_uniform)
 from ..evaluate import TOL
+from ..instance import Instance
 from ..results import Result
+from ..risk import project_risk
+
+__all__ = ["Simulation", "SimulationTables", "simulate", "project_stream",
+           "triangular_from_uniform", "loss_multiplier_rows"]
 
 TARGET_TOL = 1e-7  # the tolerance families.violations / target_met_year apply to China shares
 QUANTILES = (10, 50, 90)  # percentiles reported (P10, P50, P90)
@@ -69,8 +86,10 @@ CHUNK_ELEMENTS = 100_000
 MIN_CHUNK_DRAWS = 1_000
 PROGRESS_DELAY_S = 0.5  # the progress bar appears only for runs longer than this
 MEASURES = {"total_capex": "total capex $M", "npv": "NPV $M"}
-TABLE_KEYS = ("simulation_summary", "simulation_budget", "simulation_targets", "simulation_online",
-              "simulation_risks", "simulation_settings", "simulation_histogram")
+TABLE_KEYS = ("simulation_summary", "simulation_budget", "simulation_targets",
+              "simulation_online", "simulation_risks", "simulation_settings",
+              "simulation_histogram", "simulation_countries", "simulation_loss_multiplier")
+ALL_TARGETS_EVENT = "every China-share target met in the target year"
 
 
 @dataclass(frozen=True)
@@ -85,8 +104,14 @@ class SimulationTables:
         return dict(self.by_key)
 
     @classmethod
-    def of(cls, sim: "Simulation", histogram_bins: int | None = 30) -> "SimulationTables":
-        return cls(sim.to_tables(histogram_bins))
+    def of(cls, sim: "Simulation", histogram_bins: int | None = 30,
+           scaled: "Simulation | None" = None) -> "SimulationTables":
+        """The tables of ``sim``; with ``scaled`` (the same plan simulated with another
+        ``loss_multiplier``) also ``simulation_loss_multiplier``."""
+        tables = sim.to_tables(histogram_bins)
+        if scaled is not None:
+            tables["simulation_loss_multiplier"] = loss_multiplier_rows(sim, scaled)
+        return cls(tables)
 
     @classmethod
     def from_tables(cls, doc: dict[str, Any]) -> "SimulationTables | None":
@@ -125,6 +150,7 @@ class OnlineRisk:
     p50: int
     p90: int
     delay_probs: tuple[float, ...]  # sampled P(delay = k), k = 0 .. max_delay_years
+    p_lost: float = 0.0  # sampled share of draws in which it is lost by the horizon end
 
 
 @dataclass(frozen=True)
@@ -137,6 +163,20 @@ class TargetRisk:
     planned_china_share: float  # the plan's share in the target year, without uncertainty
     p_met: float  # share of draws whose China share in the target year is at most the target
     p_met_all_years: float  # ... in every year from the target year to the horizon end
+    share_p10: float  # China share in the target year (fraction): P10, P50, P90 over the draws
+    share_p50: float
+    share_p90: float
+
+
+@dataclass(frozen=True)
+class CountryRisk:
+    """Losses in one country with a funded project, by the horizon end."""
+
+    country: str
+    loss_probability: float  # yearly probability of its loss event, as simulated
+    funded_projects: int
+    p_event: float  # share of draws in which its loss event happens by the horizon end
+    mean_projects_lost: float  # mean number of its funded projects lost (event or own loss)
 
 
 @dataclass(frozen=True)
@@ -146,7 +186,7 @@ class Simulation:
     draws: int
     seed: int
     capex_basis: str
-    delay_probability: float
+    delay_probability: float  # Settings' (a project's or its country's may override it)
     max_delay_years: int
     discount_rate: float
     budget_carryover: bool
@@ -162,13 +202,19 @@ class Simulation:
     p_below_min_npv: float | None  # None when no minimum NPV is set
     p_all_targets_met: float | None  # every target met in the target year; None without targets
     planned_total_capex: float
-    planned_npv: float
+    planned_npv: float  # from the planned cash flows, at first_year
     capex_summary: Distribution
     npv_summary: Distribution
     online: tuple[OnlineRisk, ...]
     targets: tuple[TargetRisk, ...]
     total_capex: np.ndarray = field(compare=False, repr=False)  # (draws,) $M, read-only
     npv: np.ndarray = field(compare=False, repr=False)  # (draws,) $M discounted, read-only
+    loss_multiplier: float = 1.0
+    # Whether losses are modelled (a Countries sheet, or a funded project with a loss
+    # probability): then the countries table and the loss rows are reported.
+    losses_modelled: bool = False
+    countries: tuple[CountryRisk, ...] = ()
+    p_any_project_lost: float = 0.0  # share of draws losing a funded project by the horizon end
 
     def values(self, measure: str) -> np.ndarray:
         """Per-draw values of ``"total_capex"`` or ``"npv"`` ($M)."""
@@ -185,31 +231,44 @@ class Simulation:
 
     def to_tables(self, histogram_bins: int | None = 30) -> dict[str, list[dict[str, Any]]]:
         """Flat list-of-dict tables for a workbook sheet and the memo (empty lists are omitted by
-        the workbook writer). ``histogram_bins=None`` leaves the histogram table out."""
-        test = "cumulative" if self.budget_carryover else "year"
-        summary = [
+        the workbook writer). ``histogram_bins=None`` leaves the histogram table out; the
+        countries table is there when losses are modelled."""
+        tables = {
+            "simulation_summary": self._summary_rows(),
+            "simulation_budget": self._budget_rows(),
+            "simulation_targets": [target_row(r) for r in self.targets],
+            "simulation_online": [online_row(r, self.losses_modelled) for r in self.online],
+            "simulation_risks": self._risk_rows(),
+            "simulation_settings": self._settings_rows(),
+        }
+        if histogram_bins:
+            tables["simulation_histogram"] = (self.histogram("total_capex", histogram_bins)
+                                              + self.histogram("npv", histogram_bins))
+        if self.losses_modelled:
+            tables["simulation_countries"] = [
+                {"country": c.country, "loss_probability": c.loss_probability,
+                 "funded_projects": c.funded_projects, "p_event_by_horizon_end": c.p_event,
+                 "mean_projects_lost": c.mean_projects_lost} for c in self.countries]
+        return tables
+
+    def _summary_rows(self) -> list[dict[str, Any]]:
+        return [
             {"measure": MEASURES[key], "p10": d.p10, "p50": d.p50, "p90": d.p90, "mean": d.mean,
              "std": d.std, "planned": planned}
             for key, d, planned in (("total_capex", self.capex_summary, self.planned_total_capex),
                                     ("npv", self.npv_summary, self.planned_npv))
         ]
-        budget = [
+
+    def _budget_rows(self) -> list[dict[str, Any]]:
+        test = "cumulative" if self.budget_carryover else "year"
+        return [
             {"year": t, "budget_musd": b, "planned_spend_musd": s, "p_exceeded": p,
              "mean_spend_musd": m, "test": test}
             for t, b, s, p, m in zip(self.years, self.budget, self.planned_spend,
                                      self.p_budget_exceeded, self.mean_spend)
         ]
-        targets = [
-            {"mineral": r.mineral, "target_china_share": r.target_china_share,
-             "target_year": r.target_year, "p_met": r.p_met,
-             "planned_china_share": r.planned_china_share, "p_met_all_years": r.p_met_all_years}
-            for r in self.targets
-        ]
-        online = [
-            {"project_id": r.project_id, "planned_online": r.planned_online,
-             "p_on_time": r.p_on_time, "p10": r.p10, "p50": r.p50, "p90": r.p90}
-            for r in self.online
-        ]
+
+    def _risk_rows(self) -> list[dict[str, Any]]:
         what = ("cumulative spend over the cumulative budget" if self.budget_carryover
                 else "spend over the budget")
         risks = [{"event": f"{what} in at least one year", "probability": self.p_any_year_exceeded}]
@@ -220,9 +279,14 @@ class Simulation:
             risks.append({"event": "NPV below the minimum NPV",
                           "probability": self.p_below_min_npv})
         if self.p_all_targets_met is not None:
-            risks.append({"event": "every China-share target met in the target year",
-                          "probability": self.p_all_targets_met})
-        settings = [
+            risks.append({"event": ALL_TARGETS_EVENT, "probability": self.p_all_targets_met})
+        if self.losses_modelled:
+            risks.append({"event": f"at least one funded project lost by {self.years[-1]}",
+                          "probability": self.p_any_project_lost})
+        return risks
+
+    def _settings_rows(self) -> list[dict[str, Any]]:
+        rows = [
             {"setting": "draws", "value": self.draws},
             {"setting": "seed", "value": self.seed},
             {"setting": "capex_basis (triangular mode)", "value": self.capex_basis},
@@ -231,27 +295,44 @@ class Simulation:
             {"setting": "discount_rate", "value": self.discount_rate},
             {"setting": "budget_carryover", "value": self.budget_carryover},
         ]
-        tables = {
-            "simulation_summary": summary,
-            "simulation_budget": budget,
-            "simulation_targets": targets,
-            "simulation_online": online,
-            "simulation_risks": risks,
-            "simulation_settings": settings,
-        }
-        if histogram_bins:
-            tables["simulation_histogram"] = (self.histogram("total_capex", histogram_bins)
-                                              + self.histogram("npv", histogram_bins))
-        return tables
+        if self.losses_modelled or self.loss_multiplier != 1.0:
+            rows.append({"setting": "loss_multiplier", "value": self.loss_multiplier})
+        return rows
+
+
+def target_row(r: TargetRisk) -> dict[str, Any]:
+    return {"mineral": r.mineral, "target_china_share": r.target_china_share,
+            "target_year": r.target_year, "p_met": r.p_met,
+            "planned_china_share": r.planned_china_share, "p_met_all_years": r.p_met_all_years,
+            "china_share_p10": r.share_p10, "china_share_p50": r.share_p50,
+            "china_share_p90": r.share_p90}
+
+
+def online_row(r: OnlineRisk, with_loss: bool) -> dict[str, Any]:
+    row = {"project_id": r.project_id, "planned_online": r.planned_online,
+           "p_on_time": r.p_on_time, "p10": r.p10, "p50": r.p50, "p90": r.p90}
+    if with_loss:
+        row["p_lost"] = r.p_lost
+    return row
+
+
+def loss_multiplier_rows(base: Simulation, scaled: Simulation) -> list[dict[str, Any]]:
+    """How the chance of meeting each target (and all of them) moves when every loss probability
+    is multiplied: one row per target, then one for every target, of two simulations of the same
+    plan (``base`` and ``scaled``, usually multipliers 1 and 2)."""
+    rows = [{"target": f"{a.mineral} China share at most {a.target_china_share:g} in "
+                       f"{a.target_year}",
+             "loss_multiplier": scaled.loss_multiplier, "p_met": a.p_met,
+             "p_met_scaled": b.p_met, "p_met_all_years": a.p_met_all_years,
+             "p_met_all_years_scaled": b.p_met_all_years}
+            for a, b in zip(base.targets, scaled.targets)]
+    if base.p_all_targets_met is not None:
+        rows.append({"target": ALL_TARGETS_EVENT, "loss_multiplier": scaled.loss_multiplier,
+                     "p_met": base.p_all_targets_met, "p_met_scaled": scaled.p_all_targets_met})
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def project_stream(seed: int, project_id: str) -> np.random.Generator:
-    """The random stream of one project (see the module docstring)."""
-    key = int.from_bytes(hashlib.sha256(project_id.encode("utf-8")).digest()[:16], "little")
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key,))))
 
 
 def delay_cdf(delay_probability: float, max_delay_years: int) -> np.ndarray:
@@ -262,189 +343,129 @@ def delay_cdf(delay_probability: float, max_delay_years: int) -> np.ndarray:
     return (1.0 - delay_probability) + delay_probability * k / max_delay_years
 
 
-def triangular_from_uniform(u: np.ndarray, low: np.ndarray, mode: np.ndarray,
-                            high: np.ndarray) -> np.ndarray:
-    """Inverse CDF of triangular(low, mode, high) at ``u`` (broadcast; low == high is allowed)."""
-    low, mode, high = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (low, mode, high)))
-    width = high - low
-    f_mode = np.divide(mode - low, width, out=np.zeros_like(width), where=width > 0)
-    on_left = u < f_mode
-    # left of the mode: low + sqrt(u (high-low) (mode-low)); right: high - sqrt((1-u) (high-low)
-    # (high-mode)). One square root serves both sides.
-    root = np.sqrt(np.where(on_left, u * (mode - low), (1.0 - u) * (high - mode)) * width)
-    return np.where(on_left, low + root, high - root)
+@dataclass(frozen=True)
+class _Plan:
+    """What every chunk needs of the plan: its funded projects (rows of the draws), their start
+    years, operating flows, country rows, the first year of the grid of flows, the budget
+    limits and the target tables."""
+
+    instance: Instance
+    pids: tuple[str, ...]
+    starts: tuple[int, ...]
+    operating: tuple[tuple[float, ...], ...]
+    country_row: tuple[int, ...]  # row of each project's country in the draws
+    max_delay: tuple[int, ...]  # each project's max_delay_years
+    countries: tuple[str, ...]
+    grid_first: int  # first calendar year of the grid of flows (first_year for a valid plan)
+    limit_tol: np.ndarray  # (Y,) budget (cumulative with carry-over) plus the tolerance
+    targets: tuple[dict, ...]
 
 
-def simulate(result: Result, draws: int = 10_000, *, seed: int | None = None,
-             progress: bool = False) -> Simulation:
-    """Monte Carlo of the plan of ``result`` over ``draws`` draws (seed None: settings.seed)."""
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise ValueError(f"draws must be a positive integer, not {draws!r}")
-    inst, ev = result.instance, result.evaluation
+def _plan(result: Result) -> _Plan:
+    inst = result.instance
     s = inst.settings
-    seed = s.seed if seed is None else seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
-    seed, draws = int(seed), int(draws)
-    p_delay = float(s.delay_probability)
-    if not 0.0 <= p_delay <= 1.0:
-        raise ValueError(f"delay_probability must be within 0..1, not {p_delay!r}")
-    kmax = max(int(s.max_delay_years), 0)
-
-    pids = result.funded_ids
-    projects = [inst.projects[pid] for pid in pids]
-    n_proj = len(pids)
-    years = list(s.years)
-    n_years = len(years)
-    rate = s.discount_rate
-
-    def column(values) -> np.ndarray:  # (P, 1): broadcasts over the draws of each project
-        return np.array(values, dtype=float).reshape(n_proj, 1)
-
-    low = column([p.capex_low_musd for p in projects])
-    high = column([p.capex_high_musd for p in projects])
-    basis = column([p.capex(s.capex_basis) for p in projects])
-    npv = column([p.npv_musd for p in projects])
-    start_disc = column([(1.0 + rate) ** -(result.starts[pid] - s.first_year) for pid in pids])
-    delay_disc = (1.0 + rate) ** -np.arange(kmax + 1, dtype=float)
-    # spend[(year index, share)] per project, in the order evaluate.py adds them
-    spend_rows = [[(result.starts[pid] + off - s.first_year, share)
-                   for off, share in enumerate(p.spend_shares) if share != 0]
-                  for pid, p in zip(pids, projects)]
-
-    budget = [float(ev.budget[t]) for t in years]
-    if s.budget_carryover:
-        limits, cum = [], 0.0
-        for b in budget:
-            cum += b
-            limits.append(cum)
-    else:
-        limits = budget
-    limit_tol = np.array([lim + TOL * max(1.0, lim) for lim in limits])
-    total_budget = s.total_budget_musd
-    min_npv = s.min_npv_musd
-
-    targets = _target_tables(result, kmax)
-
-    streams = [project_stream(seed, pid) for pid in pids]
-    chunk = max(MIN_CHUNK_DRAWS, CHUNK_ELEMENTS // max(n_proj, 1))
-    total_capex = np.empty(draws)
-    npv_draws = np.empty(draws)
-    spend_sum = np.zeros(n_years)
-    exceeded = np.zeros(n_years, dtype=np.int64)
-    any_exceeded = over_total = below_min = all_met = 0
-    delay_counts = np.zeros((n_proj, kmax + 1), dtype=np.int64)
-    met_counts = np.zeros((len(targets), 2), dtype=np.int64)
-
-    bar = None
-    if progress and draws > chunk:
-        from tqdm import tqdm
-
-        bar = tqdm(total=draws, desc="Monte Carlo", unit="draw", unit_scale=True, file=sys.stderr,
-                   leave=False, delay=PROGRESS_DELAY_S)
-    try:
-        for lo in range(0, draws, chunk):
-            n = min(chunk, draws - lo)
-            # Arrays are project-major, (projects, draws) and (years, draws): each project's and
-            # each year's draws are contiguous, which is ~10x faster than (draws, projects).
-            u = np.empty((n_proj, n, 3))
-            for j, rng in enumerate(streams):
-                rng.random((n, 3), out=u[j])  # capex, slips?, slip size: one stream per project
-            cap = triangular_from_uniform(u[:, :, 0], low, basis, high)  # (P, n)
-            if kmax > 0:
-                size = np.minimum((u[:, :, 2] * kmax).astype(np.intp) + 1, kmax)  # 1..kmax
-                delay = np.where(u[:, :, 1] < p_delay, size, 0)  # (P, n)
-            else:
-                delay = np.zeros((n_proj, n), dtype=np.intp)
-            value = (npv - (cap - basis)) * start_disc * delay_disc[delay]  # (P, n)
-
-            spend = np.zeros((n_years, n))
-            tot = np.zeros(n)
-            npv_n = np.zeros(n)
-            for j in range(n_proj):  # fixed order: sums do not depend on the chunking
-                tot += cap[j]
-                npv_n += value[j]
-                for yi, share in spend_rows[j]:
-                    if 0 <= yi < n_years:
-                        spend[yi] += cap[j] * share
-            total_capex[lo:lo + n] = tot
-            npv_draws[lo:lo + n] = npv_n
-            # sequential sum over draws, continued across chunks (identical to one pass)
-            spend_sum = np.add.accumulate(np.hstack([spend_sum[:, None], spend]), axis=1)[:, -1]
-
-            rows = np.cumsum(spend, axis=0) if s.budget_carryover else spend
-            over = rows > limit_tol[:, None]  # (Y, n)
-            exceeded += over.sum(axis=1)
-            any_exceeded += int(over.any(axis=0).sum())
-            if total_budget is not None:
-                over_total += int((tot > total_budget + TOL * max(1.0, total_budget)).sum())
-            if min_npv is not None:
-                below_min += int((npv_n < min_npv - TOL * max(1.0, abs(min_npv))).sum())
-
-            if n_proj:
-                idx = delay + (kmax + 1) * np.arange(n_proj)[:, None]
-                delay_counts += np.bincount(idx.ravel(), minlength=n_proj * (kmax + 1)).reshape(
-                    n_proj, kmax + 1)
-            every = np.ones(n, dtype=bool)
-            for i, tgt in enumerate(targets):
-                deliv = np.zeros((n, tgt["exposed"].size))  # (n, years from the target year)
-                for j, table in tgt["tables"]:
-                    deliv += np.take(table, delay[j], axis=0)
-                x = np.minimum(deliv, tgt["exposed"])
-                share = (tgt["exposed"] - x) / tgt["demand"]
-                met = share <= tgt["target"] + TARGET_TOL
-                met_counts[i, 0] += int(met[:, 0].sum())
-                met_counts[i, 1] += int(met.all(axis=1).sum())
-                every &= met[:, 0]
-            all_met += int(every.sum())
-            if bar is not None:
-                bar.update(n)
-    finally:
-        if bar is not None:
-            bar.close()
-
-    total_capex.setflags(write=False)
-    npv_draws.setflags(write=False)
-    cdf = delay_cdf(p_delay, kmax)
-    quant = [int(np.argmax(cdf >= q / 100.0 - 1e-9)) for q in QUANTILES]
-    online = tuple(
-        OnlineRisk(project_id=pid, planned_online=ev.online[pid],
-                   p_on_time=float(delay_counts[j, 0]) / draws,
-                   p10=ev.online[pid] + quant[0], p50=ev.online[pid] + quant[1],
-                   p90=ev.online[pid] + quant[2],
-                   delay_probs=tuple(float(c) / draws for c in delay_counts[j]))
-        for j, pid in enumerate(pids)
-    )
-    target_risks = tuple(
-        TargetRisk(mineral=t["mineral"], target_china_share=t["target"], target_year=s.target_year,
-                   planned_china_share=ev.share_after[t["mineral"]][s.target_year],
-                   p_met=float(met_counts[i, 0]) / draws,
-                   p_met_all_years=float(met_counts[i, 1]) / draws)
-        for i, t in enumerate(targets)
-    )
-    return Simulation(
-        draws=draws, seed=seed, capex_basis=s.capex_basis, delay_probability=p_delay,
-        max_delay_years=kmax, discount_rate=rate, budget_carryover=s.budget_carryover,
-        years=tuple(years), budget=tuple(budget),
-        planned_spend=tuple(float(ev.spend[t]) for t in years),
-        mean_spend=tuple(float(v) / draws for v in spend_sum),
-        p_budget_exceeded=tuple(float(c) / draws for c in exceeded),
-        p_any_year_exceeded=any_exceeded / draws,
-        total_budget_musd=total_budget,
-        p_total_budget_exceeded=None if total_budget is None else over_total / draws,
-        min_npv_musd=min_npv,
-        p_below_min_npv=None if min_npv is None else below_min / draws,
-        p_all_targets_met=all_met / draws if targets else None,
-        planned_total_capex=float(ev.total_capex), planned_npv=float(ev.npv_musd),
-        capex_summary=Distribution.of(total_capex), npv_summary=Distribution.of(npv_draws),
-        online=online, targets=target_risks, total_capex=total_capex, npv=npv_draws,
-    )
+    pids = tuple(result.funded_ids)
+    starts = tuple(int(result.starts[pid]) for pid in pids)
+    operating = tuple(operating_flows(inst.projects[pid], s) for pid in pids)
+    countries = tuple(dict.fromkeys(inst.projects[pid].country for pid in pids))
+    budget = np.array([float(result.evaluation.budget[t]) for t in s.years])
+    limits = np.cumsum(budget) if s.budget_carryover else budget
+    return _Plan(
+        instance=inst, pids=pids, starts=starts, operating=operating,
+        country_row=tuple(countries.index(inst.projects[pid].country) for pid in pids),
+        max_delay=tuple(max(project_risk(inst, pid).max_delay_years, 0) for pid in pids),
+        countries=countries, grid_first=min((s.first_year,) + starts),
+        limit_tol=limits + TOL * np.maximum(1.0, limits),
+        targets=tuple(_target_tables(result)))
 
 
-def _target_tables(result: Result, kmax: int) -> list[dict]:
+@dataclass(frozen=True)
+class _ProjectMoney:
+    """One funded project's flows for every delay 0..``max_delay`` and every loss year from
+    ``lost_from`` (before its start: nothing spent) to ``lost_from + unit_capital.shape[0] - 1``
+    (after its last flow: never lost), each from :func:`optimizer.cashflow.cash_flows`.
+
+    ``unit_capital[u, o]``: the capital spent in year start + o per $1 of capex when lost in year
+    ``lost_from + u``; ``operating_pv[d, u]``: the present value at first_year of its operating
+    flows with delay d, lost in year ``lost_from + u`` ($M). A draw's money is then exact
+    arithmetic on these rows: capital is linear in the capex drawn."""
+
+    lost_from: int
+    unit_capital: np.ndarray  # (U, S)
+    operating_pv: np.ndarray  # (D, U)
+
+    @property
+    def unit_total(self) -> np.ndarray:
+        """(U,) the share of its capex spent when lost in year ``lost_from + u`` (1.0 when never
+        lost, for a profile whose shares sum to 1 exactly)."""
+        total = np.zeros(self.unit_capital.shape[0])
+        for o in range(self.unit_capital.shape[1]):
+            total += self.unit_capital[:, o]
+        return total
+
+    def lost_index(self, lost: np.ndarray) -> np.ndarray:
+        return np.clip(lost, self.lost_from, self.lost_from + self.unit_capital.shape[0] - 1) \
+            - self.lost_from
+
+
+def _project_money(plan: _Plan, j: int, max_delay: int) -> _ProjectMoney:
+    """The :class:`_ProjectMoney` of funded project row ``j`` for delays up to ``max_delay``."""
+    s = plan.instance.settings
+    p = plan.instance.projects[plan.pids[j]]
+    start, ops = plan.starts[j], plan.operating[j]
+    n_spend = len(p.spend_shares)
+    last_flow = max(start + n_spend - 1, start + p.build_years + max_delay + len(ops) - 1)
+    lost_years = np.arange(start - 1, last_flow + 2)  # before the start .. never
+    unit = -cash_flows(p, s, start, operating=(), capex=1.0, lost_year=lost_years,
+                       last=start + n_spend - 1).values
+    delays, lost = np.meshgrid(np.arange(max_delay + 1), lost_years, indexing="ij")
+    operating = cash_flows(p, s, start, operating=ops, capex=0.0, delay=delays.ravel(),
+                           lost_year=lost.ravel(), first=plan.grid_first, last=last_flow)
+    pv = present_values(operating.values, s.discount_rate, plan.grid_first - s.first_year)
+    return _ProjectMoney(start - 1, unit, pv.reshape(delays.shape))
+
+
+def present_values(values: np.ndarray, rate: float, first_offset: int) -> np.ndarray:
+    """Per row, the present value of flows ``values[:, g]`` of year ``first_year + first_offset +
+    g`` at first_year, summed year by year (element by element, no BLAS: the same sums whatever
+    the number of rows)."""
+    out = np.zeros(values.shape[0])
+    for g in range(values.shape[1]):
+        out += values[:, g] * (1.0 + rate) ** -(first_offset + g)
+    return out
+
+
+def _money(plan: _Plan, block: DrawBlock, lost: np.ndarray, cache: dict):
+    """Per draw: the plan's NPV at first_year (n,), capital spent by calendar year from
+    ``plan.grid_first`` (G, n) and in total (n,), $M; all from cashflow.cash_flows (see
+    :class:`_ProjectMoney`)."""
+    s = plan.instance.settings
+    n = block.n
+    size = max([s.last_year - plan.grid_first + 1]
+               + [start - plan.grid_first + len(plan.instance.projects[pid].spend_shares)
+                  for pid, start in zip(plan.pids, plan.starts)])
+    capital = np.zeros((size, n))
+    npv = np.zeros(n)
+    total = np.zeros(n)
+    for j, start in enumerate(plan.starts):  # projects in a fixed order
+        max_delay = max(plan.max_delay[j], int(block.delay[j].max(initial=0)))
+        if (j, max_delay) not in cache:
+            cache[j, max_delay] = _project_money(plan, j, max_delay)
+        money = cache[j, max_delay]
+        lost_at = money.lost_index(lost[j])
+        at = start - plan.grid_first
+        for o in range(money.unit_capital.shape[1]):
+            capital[at + o] += block.capex_musd[j] * money.unit_capital[lost_at, o]
+        total += block.capex_musd[j] * money.unit_total[lost_at]
+        npv += money.operating_pv[block.delay[j], lost_at]
+    for g in range(size):  # year by year: the same sums in any chunk
+        npv -= capital[g] * (1.0 + s.discount_rate) ** -(plan.grid_first + g - s.first_year)
+    return npv, capital, total
+
+
+def _target_tables(result: Result) -> list[dict]:
     """Per mineral with a target: demand and China-exposed tonnes from the target year to the
-    horizon end, and per funded project of the mineral a (kmax + 1, years) table of its deliveries
-    for each delay."""
+    horizon end, and the funded projects (rows of the draws) of the mineral."""
     inst = result.instance
     s = inst.settings
     if s.target_year is None or s.target_year not in s.years:
@@ -457,19 +478,246 @@ def _target_tables(result: Result, kmax: int) -> list[dict]:
             continue
         demand = np.array([m.us_demand_t * (1.0 + m.demand_growth) ** (int(t) - s.first_year)
                            for t in span])
-        tables = []
-        for j, pid in enumerate(pids):
-            p = inst.projects[pid]
-            if p.mineral != name:
-                continue
-            online = result.starts[pid] + p.build_years
-            table = np.zeros((kmax + 1, span.size))
-            for k in range(kmax + 1):
-                first = online + k
-                end = s.last_year if p.operating_years is None else first + p.operating_years - 1
-                table[k] = np.where((span >= first) & (span <= min(end, s.last_year)),
-                                    p.capacity_tpa, 0.0)
-            tables.append((j, table))
+        rows = [j for j, pid in enumerate(pids) if inst.projects[pid].mineral == name]
         out.append({"mineral": name, "target": float(m.target_china_share), "demand": demand,
-                    "exposed": m.china_share * demand, "tables": tables})
+                    "exposed": m.china_share * demand, "rows": rows, "span": span})
     return out
+
+
+def _delivery_table(plan: _Plan, j: int, span: np.ndarray, max_delay: int) -> np.ndarray:
+    """(delay 0..max_delay, loss year, year of ``span``) tonnes funded project row ``j``
+    delivers: ``capacity_tpa`` from its online year for ``operating_years`` (to the horizon end
+    when blank), in the years before it is lost. Loss years run from ``span[0]`` (lost by then:
+    nothing) to ``span[-1] + 1`` (not lost within the span)."""
+    inst = plan.instance
+    last = inst.settings.last_year
+    p = inst.projects[plan.pids[j]]
+    delay = np.arange(max_delay + 1)[:, None, None]
+    lost = np.arange(span[0], span[-1] + 2)[None, :, None]
+    online = plan.starts[j] + p.build_years + delay
+    end = last if p.operating_years is None else np.minimum(online + p.operating_years - 1, last)
+    year = span[None, None, :]
+    return np.where((year >= online) & (year <= end) & (year < lost), p.capacity_tpa, 0.0)
+
+
+def _china_shares(plan: _Plan, tgt: dict, block: DrawBlock, lost: np.ndarray,
+                  cache: dict) -> np.ndarray:
+    """(n, years from the target year) China share of one mineral in each draw."""
+    span = tgt["span"]
+    deliv = np.zeros((block.n, span.size))
+    for j in tgt["rows"]:
+        max_delay = max(plan.max_delay[j], int(block.delay[j].max(initial=0)))
+        if (j, max_delay) not in cache:
+            cache[j, max_delay] = _delivery_table(plan, j, span, max_delay)
+        lost_at = np.clip(lost[j], span[0], span[-1] + 1) - span[0]
+        deliv += cache[j, max_delay][block.delay[j], lost_at]
+    x = np.minimum(deliv, tgt["exposed"])
+    return (tgt["exposed"] - x) / tgt["demand"]
+
+
+class _Tally:
+    """Counts and per-draw values accumulated over the chunks (integer counts, or sums taken
+    draw by draw in order, so that the chunking changes nothing)."""
+
+    def __init__(self, plan: _Plan, draws: int):
+        s = plan.instance.settings
+        n_years, n_proj = len(s.years), len(plan.pids)
+        self.total_capex = np.empty(draws)
+        self.npv = np.empty(draws)
+        self.shares = np.empty((len(plan.targets), draws))  # China share in the target year
+        self.spend_sum = np.zeros(n_years)
+        self.exceeded = np.zeros(n_years, dtype=np.int64)
+        self.any_exceeded = self.over_total = self.below_min = self.all_met = 0
+        self.delay_counts = [np.zeros(1, dtype=np.int64) for _ in range(n_proj)]
+        self.lost_counts = np.zeros(n_proj, dtype=np.int64)
+        self.event_counts = np.zeros(len(plan.countries), dtype=np.int64)
+        self.any_lost = 0
+        self.met_counts = np.zeros((len(plan.targets), 2), dtype=np.int64)
+        self.money: dict = {}  # (project row, max delay) -> _ProjectMoney
+        self.deliveries: dict = {}  # (project row, max delay) -> _delivery_table
+
+    def add(self, plan: _Plan, block: DrawBlock) -> None:
+        """Account for the draws of ``block``."""
+        s = plan.instance.settings
+        lo, n = block.first_draw, block.n
+        lost = np.array([block.lost_year(j, start, plan.country_row[j])
+                         for j, start in enumerate(plan.starts)]).reshape(len(plan.pids), n)
+        npv, capital, total = _money(plan, block, lost, self.money)
+        self.total_capex[lo:lo + n] = total
+        self.npv[lo:lo + n] = npv
+        first = s.first_year - plan.grid_first
+        self._budgets(plan, capital[first:first + len(s.years)], total, npv)
+        self._losses(plan, block, lost)
+        self._targets(plan, block, lost)
+
+    def _budgets(self, plan: _Plan, spend: np.ndarray, total: np.ndarray,
+                 npv: np.ndarray) -> None:
+        s = plan.instance.settings
+        # sequential sum over draws, continued across chunks (identical to one pass)
+        self.spend_sum = np.add.accumulate(np.hstack([self.spend_sum[:, None], spend]),
+                                           axis=1)[:, -1]
+        rows = np.cumsum(spend, axis=0) if s.budget_carryover else spend
+        over = rows > plan.limit_tol[:, None]  # (Y, n)
+        self.exceeded += over.sum(axis=1)
+        self.any_exceeded += int(over.any(axis=0).sum())
+        if s.total_budget_musd is not None:
+            limit = s.total_budget_musd + TOL * max(1.0, s.total_budget_musd)
+            self.over_total += int((total > limit).sum())
+        if s.min_npv_musd is not None:
+            floor = s.min_npv_musd - TOL * max(1.0, abs(s.min_npv_musd))
+            self.below_min += int((npv < floor).sum())
+
+    def _losses(self, plan: _Plan, block: DrawBlock, lost: np.ndarray) -> None:
+        last = plan.instance.settings.last_year
+        for j in range(len(plan.pids)):
+            counts = np.bincount(block.delay[j], minlength=self.delay_counts[j].size)
+            counts[:self.delay_counts[j].size] += self.delay_counts[j]
+            self.delay_counts[j] = counts
+        gone = lost <= last  # (P, n)
+        self.lost_counts += gone.sum(axis=1)
+        self.any_lost += int(gone.any(axis=0).sum())
+        self.event_counts += (block.event_year <= last).sum(axis=1)
+
+    def _targets(self, plan: _Plan, block: DrawBlock, lost: np.ndarray) -> None:
+        lo, n = block.first_draw, block.n
+        every = np.ones(n, dtype=bool)
+        for i, tgt in enumerate(plan.targets):
+            share = _china_shares(plan, tgt, block, lost, self.deliveries)
+            self.shares[i, lo:lo + n] = share[:, 0]
+            met = share <= tgt["target"] + TARGET_TOL
+            self.met_counts[i, 0] += int(met[:, 0].sum())
+            self.met_counts[i, 1] += int(met.all(axis=1).sum())
+            every &= met[:, 0]
+        self.all_met += int(every.sum())
+
+
+def simulate(result: Result, draws: int = 10_000, *, seed: int | None = None,
+             loss_multiplier: float = 1.0, progress: bool = False,
+             force: Mapping[str, Any] | None = None) -> Simulation:
+    """Monte Carlo of the plan of ``result`` over ``draws`` draws (seed None: settings.seed).
+
+    ``loss_multiplier`` scales every loss probability (capped at 1). ``force`` fixes some draws
+    for every draw, as keyword arguments of :meth:`optimizer.draws.DrawBlock.forced` (e.g.
+    ``{"capex_multiplier": 1.25}``, ``{"delay": 2}``, ``{"event_year": {"Peru": 2030}}``)."""
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError(f"draws must be a positive integer, not {draws!r}")
+    draws = int(draws)
+    inst = result.instance
+    s = inst.settings
+    if not 0.0 <= float(s.delay_probability) <= 1.0:
+        raise ValueError(f"delay_probability must be within 0..1, not {s.delay_probability!r}")
+    seed = check_seed(s.seed if seed is None else seed)
+    plan = _plan(result)
+    sampler = Sampler(inst, seed=seed, project_ids=plan.pids, countries=plan.countries,
+                      loss_multiplier=check_multiplier(loss_multiplier))
+    tally = _Tally(plan, draws)
+    chunk = max(MIN_CHUNK_DRAWS, CHUNK_ELEMENTS // max(len(plan.pids), 1))
+    bar = None
+    if progress and draws > chunk:
+        from tqdm import tqdm
+
+        bar = tqdm(total=draws, desc="Monte Carlo", unit="draw", unit_scale=True, file=sys.stderr,
+                   leave=False, delay=PROGRESS_DELAY_S)
+    try:
+        for lo in range(0, draws, chunk):
+            block = sampler.block(lo, min(chunk, draws - lo))
+            tally.add(plan, block.forced(**force) if force else block)
+            if bar is not None:
+                bar.update(block.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _summarize(result, plan, sampler, tally, draws)
+
+
+def _summarize(result: Result, plan: _Plan, sampler: Sampler, tally: _Tally,
+               draws: int) -> Simulation:
+    inst, ev = result.instance, result.evaluation
+    s = inst.settings
+    tally.total_capex.setflags(write=False)
+    tally.npv.setflags(write=False)
+    return Simulation(
+        draws=draws, seed=sampler.seed, capex_basis=s.capex_basis,
+        delay_probability=float(s.delay_probability),
+        max_delay_years=max(int(s.max_delay_years), 0),
+        discount_rate=s.discount_rate, budget_carryover=s.budget_carryover,
+        years=tuple(s.years), budget=tuple(float(ev.budget[t]) for t in s.years),
+        planned_spend=tuple(float(ev.spend[t]) for t in s.years),
+        mean_spend=tuple(float(v) / draws for v in tally.spend_sum),
+        p_budget_exceeded=tuple(float(c) / draws for c in tally.exceeded),
+        p_any_year_exceeded=tally.any_exceeded / draws,
+        total_budget_musd=s.total_budget_musd,
+        p_total_budget_exceeded=(None if s.total_budget_musd is None
+                                 else tally.over_total / draws),
+        min_npv_musd=s.min_npv_musd,
+        p_below_min_npv=None if s.min_npv_musd is None else tally.below_min / draws,
+        p_all_targets_met=tally.all_met / draws if plan.targets else None,
+        planned_total_capex=float(ev.total_capex), planned_npv=_planned_npv(plan),
+        capex_summary=Distribution.of(tally.total_capex), npv_summary=Distribution.of(tally.npv),
+        online=_online(result, plan, tally, draws),
+        targets=_target_risks(result, plan, tally, draws),
+        total_capex=tally.total_capex, npv=tally.npv,
+        loss_multiplier=sampler.loss_multiplier, losses_modelled=losses_modelled(result),
+        countries=_country_risks(plan, sampler, tally, draws),
+        p_any_project_lost=tally.any_lost / draws,
+    )
+
+
+def losses_modelled(result: Result) -> bool:
+    """Whether the workbook models losses: a Countries sheet, or a funded project with a loss
+    probability (a version 1 workbook has neither)."""
+    inst = result.instance
+    return bool(inst.countries) or any(inst.projects[pid].loss_probability > 0
+                                       for pid in result.starts)
+
+
+def _planned_npv(plan: _Plan) -> float:
+    """The plan's NPV at first_year from its planned cash flows ($M)."""
+    s = plan.instance.settings
+    return float(sum(float(cash_flows(plan.instance.projects[pid], s, start,
+                                      operating=ops).npv(s.discount_rate, s.first_year)[0])
+                     for pid, start, ops in zip(plan.pids, plan.starts, plan.operating)))
+
+
+def _online(result: Result, plan: _Plan, tally: _Tally, draws: int) -> tuple[OnlineRisk, ...]:
+    rows = []
+    for j, pid in enumerate(plan.pids):
+        risk = project_risk(result.instance, pid)
+        cdf = delay_cdf(risk.delay_probability, max(risk.max_delay_years, 0))
+        quant = [int(np.argmax(cdf >= q / 100.0 - 1e-9)) for q in QUANTILES]
+        planned = result.evaluation.online[pid]
+        counts = tally.delay_counts[j]
+        rows.append(OnlineRisk(
+            project_id=pid, planned_online=planned, p_on_time=float(counts[0]) / draws,
+            p10=planned + quant[0], p50=planned + quant[1], p90=planned + quant[2],
+            delay_probs=tuple(float(c) / draws for c in counts),
+            p_lost=float(tally.lost_counts[j]) / draws))
+    return tuple(rows)
+
+
+def _target_risks(result: Result, plan: _Plan, tally: _Tally,
+                  draws: int) -> tuple[TargetRisk, ...]:
+    s = result.instance.settings
+    rows = []
+    for i, t in enumerate(plan.targets):
+        p10, p50, p90 = (float(v) for v in np.percentile(tally.shares[i], QUANTILES))
+        rows.append(TargetRisk(
+            mineral=t["mineral"], target_china_share=t["target"], target_year=s.target_year,
+            planned_china_share=result.evaluation.planned_share_after[t["mineral"]][
+                s.target_year],
+            p_met=float(tally.met_counts[i, 0]) / draws,
+            p_met_all_years=float(tally.met_counts[i, 1]) / draws,
+            share_p10=p10, share_p50=p50, share_p90=p90))
+    return tuple(rows)
+
+
+def _country_risks(plan: _Plan, sampler: Sampler, tally: _Tally,
+                   draws: int) -> tuple[CountryRisk, ...]:
+    rows = []
+    for c, country in enumerate(plan.countries):
+        members = [j for j, row in enumerate(plan.country_row) if row == c]
+        rows.append(CountryRisk(
+            country=country, loss_probability=float(sampler.country_loss[c, 0]),
+            funded_projects=len(members), p_event=float(tally.event_counts[c]) / draws,
+            mean_projects_lost=float(sum(int(tally.lost_counts[j]) for j in members)) / draws))
+    return tuple(rows)

@@ -63,11 +63,11 @@ def stress_test(result: Result) -> StressTest:
                 continue
             demand = ev.demand[m.mineral][year]
             exposed = m.china_share * demand
-            left = max(ev.deliveries[m.mineral][year] - tonnes, 0.0)
+            left = max(ev.planned_deliveries[m.mineral][year] - tonnes, 0.0)
             share = (exposed - min(left, exposed)) / demand
             target = m.target_china_share if s.target_year is not None else None
             rows.append({"country": country, "mineral": m.mineral, "year": year,
-                         "planned_china_share": ev.share_after[m.mineral][year],
+                         "planned_china_share": ev.planned_share_after[m.mineral][year],
                          "china_share": share, "target": target,
                          "holds": None if target is None else share <= target + TARGET_TOL,
                          "tonnes_lost": tonnes})

@@ -1,9 +1,10 @@
-"""The decision memo a funding committee reads, as HTML, Word and Markdown with the same content.
+"""The decision memo a funding committee reads, as HTML, Word, Markdown and PDF with the same
+content.
 
 :func:`write_memo` draws the charts (:mod:`optimizer.charts`) as PNG files, builds one neutral
 :class:`~optimizer.memo.model.Document` from the Result (:mod:`optimizer.memo.content`) and
-renders it three ways (:mod:`~optimizer.memo.html`, :mod:`~optimizer.memo.docx`,
-:mod:`~optimizer.memo.markdown`).
+renders it four ways (:mod:`~optimizer.memo.html`, :mod:`~optimizer.memo.docx`,
+:mod:`~optimizer.memo.markdown`, :mod:`~optimizer.memo.pdf`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .context import CHART_FILES
 from .docx import write_docx
 from .html import write_html
 from .markdown import write_markdown
+from .pdf import write_pdf
 
 __all__ = ["write_memo", "write_charts", "build_document"]
 
@@ -48,10 +50,11 @@ def write_charts(result: Result, folder: Path) -> dict[str, Path]:
 
 def write_memo(result: Result, folder: Path, *, run_time: datetime | None = None
                ) -> dict[str, Path]:
-    """Write memo.html (self-contained), memo.docx, memo.md and the chart PNGs into ``folder``.
+    """Write memo.html (self-contained), memo.docx, memo.md, memo.pdf and the chart PNGs into
+    ``folder``.
 
     ``run_time`` is the run date shown in the memo (default: now, UTC). Returns the files
-    written: keys "html", "docx", "md" and "chart_<key>" for each chart."""
+    written: keys "html", "docx", "md", "pdf" and "chart_<key>" for each chart."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     pngs = write_charts(result, folder)
@@ -60,6 +63,7 @@ def write_memo(result: Result, folder: Path, *, run_time: datetime | None = None
         "html": write_html(doc, folder / "memo.html"),
         "docx": write_docx(doc, folder / "memo.docx"),
         "md": write_markdown(doc, folder / "memo.md"),
+        "pdf": write_pdf(doc, folder / "memo.pdf"),
     }
     written.update({f"chart_{key}": path for key, path in pngs.items()})
     return written

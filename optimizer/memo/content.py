@@ -33,6 +33,7 @@ from ..tables import OBJECTIVE_WORDS
 from .context import figure, generic_table, is_table, MemoContext
 from .model import Block, Document, Paragraph, sanitize, Section
 from .sections.countries import countries
+from .sections.proposal import proposal
 from .sections.plan import china_reliance, money, portfolio, recommendation, timeline
 from .sections.provenance import provenance
 from .sections.rejected import sensitivity, why_not
@@ -131,6 +132,9 @@ def optional_sections(ctx: MemoContext) -> list[Section]:
     return sections
 
 OPTIONAL_SECTIONS: list[OptionalSection] = [
+    OptionalSection("proposal", "The committee's proposal",
+                    "The committee's own plan against the recommendation.", build=proposal,
+                    also=("proposal_summary", "proposal_projects")),
     OptionalSection("stress_test", "Countries: concentration and stress test",
                     "Where the plan's capital goes, and what losing one country would do.",
                     build=countries, section="countries"),

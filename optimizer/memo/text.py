@@ -11,6 +11,8 @@ import json
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..tables import header_words
+
 
 MISSING = "\u2014"  # em dash: no value
 
@@ -157,18 +159,11 @@ def sentence_case(text: str) -> str:
 # Generic tables (analyses given as lists of dicts)
 
 
-def header_for(key: str) -> str:
-    """A column header from an analysis key: "npv_musd" -> "npv $M",
-    "china_share:gallium" -> "China share gallium"."""
-    text = str(key)
-    if text.startswith("china_share:"):
-        return "China share " + text.split(":", 1)[1]
-    for suffix, unit in (("_musd", " $M"), ("_busd", " $B"), ("_tpa", " t/yr"), ("_t", " t"),
-                         ("_s", " s")):
-        if text.endswith(suffix):
-            text = text[: -len(suffix)] + unit
-            break
-    return text.replace("_", " ")
+def header_for(key: str, objective_unit: str | None = None) -> str:
+    """A column header from an analysis key, in words with its unit ("npv_musd" -> "NPV $M",
+    "china_share:gallium" -> "China share, gallium"): the workbook's words, from
+    :func:`optimizer.tables.header_words`."""
+    return header_words(key, objective_unit)
 
 
 def is_share_key(key: str) -> bool:

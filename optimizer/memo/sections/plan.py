@@ -62,10 +62,32 @@ def at_a_glance(ctx: MemoContext) -> str:
                      f"{fmt.share(s.discount_rate)} discount rate.")
     else:
         parts.append(f"The portfolio has {fin.irr.reason}.")
+    chance = target_chances(result)
+    if chance:
+        parts.append(chance)
     worst = result.analyses.stress.worst() if result.analyses.stress is not None else None
     if worst is not None:
         parts.append(stress_sentence(worst))
     return " ".join(parts)
+
+
+def target_chances(result: Result) -> str:
+    """How likely the plan is to meet each target under the modelled risks (the simulation)."""
+    sim = result.analyses.simulation
+    if sim is None:
+        return ""
+    targets = sim.by_key.get("simulation_targets") or []
+    if not targets:
+        return ""
+    year = targets[0].get("target_year")
+    each = "; ".join(f"{r.get('mineral')} {fmt.share(r.get('p_met'))}" for r in targets)
+    joint = next((r.get("probability") for r in sim.by_key.get("simulation_risks") or []
+                  if "every China-share target" in str(r.get("event"))), None)
+    text = (f"Under the modelled risks (delays, capex overruns and losses) it meets each "
+            f"China-share target in {year} with probability {each}")
+    if joint is not None and len(targets) > 1:
+        text += f", and all of them together in {fmt.share(joint)} of the simulated futures"
+    return text + "."
 
 
 def stress_sentence(worst) -> str:

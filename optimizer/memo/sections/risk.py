@@ -6,14 +6,16 @@ from typing import Any, Mapping
 
 from .. import text as fmt
 from ...evaluate import TOL
-from ..context import figure, id_labels, MemoContext, number, rows_of
+from ..context import figure, generic_table, id_labels, MemoContext, number, rows_of
 from ..model import Block, Paragraph, Table
 
 # ---------------------------------------------------------------------------------------------
 # 10. Risk: Monte Carlo simulation
 
 SIMULATION_KEYS = ("simulation_summary", "simulation_budget", "simulation_targets",
-                   "simulation_online", "simulation_risks", "simulation_settings")
+                   "simulation_online", "simulation_risks", "simulation_settings",
+                   "simulation_countries", "simulation_loss_multiplier", "risk_price")
+CONFIDENCE = 0.80  # a committee signs a plan that meets every target in at least this share
 
 
 def simulation(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
@@ -90,7 +92,68 @@ def simulation(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
             align=("left",) + ("right",) * 5,
             caption="Online year of each funded project: the chance of the planned year, and the "
                     "year by which 10%, 50% and 90% of the draws are online"))
+    blocks += risk_blocks(ctx, found, targets, risks)
     return tuple(blocks)
+
+
+def risk_blocks(ctx: MemoContext, found: Mapping[str, Any], targets: list, risks: list
+                ) -> list[Block]:
+    """Losses under the risk model: the plain verdict on meeting every target, the China-share
+    spread, losses by country, doubled loss probabilities, and the price of a risk-aware plan."""
+    blocks: list[Block] = []
+    joint = next((number(r.get("probability")) for r in risks
+                  if "every China-share target" in str(r.get("event"))), None)
+    if joint is not None:
+        year = targets[0].get("target_year") if targets else None
+        if joint >= CONFIDENCE:
+            verdict = (f"Under the modelled risks the plan meets every China-share target in "
+                       f"{year} in {fmt.share(joint)} of the simulated futures, above the "
+                       f"{fmt.share(CONFIDENCE)} a committee would want.")
+        else:
+            weakest = min(targets, key=lambda r: number(r.get("p_met")) or 0.0)
+            verdict = (f"Under the modelled risks the plan meets every China-share target in "
+                       f"{year} in only {fmt.share(joint)} of the simulated futures, short of "
+                       f"the {fmt.share(CONFIDENCE)} a committee would want; the weakest is "
+                       f"{weakest.get('mineral')} ({fmt.share(number(weakest.get('p_met')))}). "
+                       "Reaching more takes more budget, a later target year or a less "
+                       "demanding target level.")
+        blocks.append(Paragraph(verdict, style="lead" if joint < CONFIDENCE else "body"))
+    spread = [r for r in targets if r.get("china_share_p50") is not None]
+    if spread:
+        blocks.append(Table(
+            header=("Mineral", "Target", "China share P10", "P50", "P90"),
+            rows=tuple((str(r.get("mineral")), fmt.share(number(r.get("target_china_share"))),
+                        *(fmt.share(number(r.get(f"china_share_{q}"))) for q in
+                          ("p10", "p50", "p90"))) for r in spread),
+            align=("left",) + ("right",) * 4,
+            caption="China share in the target year over the simulated futures"))
+    countries = rows_of(found.get("simulation_countries"))
+    if countries:
+        blocks.append(Paragraph("Losses follow the Countries sheet and each project's own loss "
+                                "probability: a lost project spends nothing after the year it is "
+                                "lost and delivers nothing from then on."))
+        blocks.append(Table(
+            header=("Country", "Loss probability a year", "Funded projects",
+                    "P(country-wide loss by the horizon end)", "Mean projects lost"),
+            rows=tuple((str(r.get("country")), fmt.share(number(r.get("loss_probability"))),
+                        fmt.cell_text("funded_projects", r.get("funded_projects")),
+                        fmt.share(number(r.get("p_event_by_horizon_end"))),
+                        f"{number(r.get('mean_projects_lost')) or 0.0:.2f}") for r in countries),
+            align=("left",) + ("right",) * 4,
+            caption="Losses by country over the simulated futures"))
+    doubled = rows_of(found.get("simulation_loss_multiplier"))
+    if doubled:
+        blocks.append(Paragraph("If every loss probability were doubled (a second simulation of "
+                                "the same plan with the same random numbers):"))
+        blocks.append(generic_table(doubled, "Chance of meeting the targets with loss "
+                                             "probabilities doubled"))
+    price = rows_of(found.get("risk_price"))
+    if price:
+        blocks.append(Paragraph("The price of the risk-aware plan the workbook asks for: the plain "
+                                "plan against it, each valued by planned figures, with its chance "
+                                "of meeting every target."))
+        blocks.append(generic_table(price, "Plain plan against the risk-aware plan"))
+    return blocks
 
 
 def simulation_assumptions(settings: Mapping[str, Any]) -> str:
