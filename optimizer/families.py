@@ -242,6 +242,36 @@ def describe_risk(instance: Instance, slacks: Slacks) -> list[str]:
             f"limit {limit:g}" for pid, _ in slacks]
 
 
+# --- country ---------------------------------------------------------------------------------
+
+def country_capex(instance: Instance, ev: Evaluation) -> tuple[dict[str, float], float]:
+    """The plan's capex by country and in all ($M, at the basis; projects with no capex count
+    nothing)."""
+    by_country: dict[str, float] = {}
+    for pid in ev.starts:
+        country = instance.projects[pid].country
+        by_country[country] = by_country.get(country, 0.0) + ev.capex[pid]
+    return by_country, sum(by_country.values())
+
+
+def check_country(instance: Instance, ev: Evaluation) -> list[str]:
+    by_country, total = country_capex(instance, ev)
+    out = []
+    for country, c in instance.countries.items():
+        share = c.max_capex_share
+        used = by_country.get(country, 0.0)
+        if share is not None and used > share * total + TOL * max(1.0, total):
+            out.append(f"{country} holds {used:.6f} $M of the plan's {total:.6f} $M of capex "
+                       f"({used / total:.4%}), above its limit of {share:.4%}")
+    return out
+
+
+def describe_country(instance: Instance, slacks: Slacks) -> list[str]:
+    return [f"{country}'s capex would exceed its limit of "
+            f"{instance.countries[country].max_capex_share:.1%} of the plan's capex by "
+            f"{amount:,.1f} $M" for country, amount in slacks]
+
+
 FAMILIES: tuple[Family, ...] = (
     Family("must_fund", "the must-fund projects", describe_must_fund, check_must_fund),
     Family("budget", "the yearly budgets", describe_budget, check_budget),
@@ -252,6 +282,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("protection", "the target protection", describe_protection, check_protection),
     Family("min_npv", "the minimum NPV", describe_min_npv, check_min_npv),
     Family("risk", "the project risk limit", describe_risk, check_risk),
+    Family("country", "the country capex limits", describe_country, check_country),
 )
 BY_NAME = {family.name: family for family in FAMILIES}
 

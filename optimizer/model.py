@@ -293,6 +293,28 @@ def add_risk_limit(m: PortfolioModel) -> None:
             m.add_row("risk", pid, terms, "<=", 0.0)
 
 
+def add_country_limits(m: PortfolioModel) -> None:
+    """A country's capex within its max_capex_share of the plan's capex (planned, at the basis;
+    projects with no capex do not count): for each country c with a limit,
+    sum_{p in c, s} c_p x[p,s] - share_c sum_{q, s} c_q x[q,s] <= 0."""
+    inst = m.instance
+    limits = {c: country.max_capex_share for c, country in inst.countries.items()
+              if country.max_capex_share is not None}
+    if not limits:
+        return
+    basis = inst.settings.capex_basis
+    spend = {pid: [(m.x[pid, s], p.capex(basis)) for s in starts_of(m, pid)]
+             for pid, p in inst.projects.items() if p.capex(basis) > 0}
+    total = [term for terms in spend.values() for term in terms]
+    scale = max((c for _, c in total), default=1.0)
+    for country, share in limits.items():
+        own = [term for pid, terms in spend.items() if inst.projects[pid].country == country
+               for term in terms]
+        if own:
+            m.add_row("country", country, own + [(var, -share * c) for var, c in total], "<=",
+                      0.0, scale=scale)
+
+
 def npv_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
     """NPV = sum v_p delta_s x[p,s] ($M); with risk_adjusted, the expected NPV at the start
     (``risk.expected_npv_at_start``) instead of v_p."""
@@ -392,6 +414,7 @@ CONSTRAINTS: dict[str, Callable[[PortfolioModel], None]] = {
     "protection": add_protection,
     "min_npv": add_min_npv,
     "risk": add_risk_limit,
+    "country": add_country_limits,
 }
 
 

@@ -83,9 +83,10 @@ def test_portfolio_table_lists_the_largest_and_sums_the_rest(big, doc):
     other = table.rows[-1]
     assert other[0] == f"Other {len(rest)} funded projects"
     assert other[6] == amount(sum(ev.capex[p] for p in rest))
-    assert other[7] == amount(sum(inst.projects[p].npv_musd for p in rest))
+    assert other[7] == amount(sum(ev.npv_discounted[p] for p in rest))  # NPV to first_year
+    assert other[8] == amount(sum(inst.projects[p].npv_musd for p in rest))  # NPV at start
     assert table.footer[6] == amount(sum(ev.capex[p] for p in funded))
-    assert table.footer[7] == amount(sum(inst.projects[p].npv_musd for p in funded))
+    assert table.footer[7] == amount(sum(ev.npv_discounted[p] for p in funded))
     shown_capex = sum(number(r[6]) for r in table.rows)
     assert shown_capex == pytest.approx(sum(ev.capex.values()), abs=0.05 * len(table.rows))
 

@@ -145,7 +145,7 @@ def test_docx_has_real_tables_matching_the_model(word):
 
 def test_markdown_tables_and_images(md_text, memo):
     header = ("| Project | Kind | Country | Mineral | Start | Online | Capex \\$M | NPV \\$M "
-              "| Risk |")
+              "(2026) | NPV \\$M (at start) | Risk |")
     assert header in md_text
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md_text)
     assert set(images) == {"chart_timeline.png", "chart_spend.png", "chart_china_share.png"}
@@ -200,9 +200,11 @@ def test_portfolio_rows_are_the_funded_projects(word):
         assert row[4] == str(f["start_year"])
         assert row[5] == str(f["online_year"])
         assert row[6] == amount(f["capex_musd"])
-        assert row[7] == amount(f["npv_musd"])
-        assert row[8] == f"{f['risk']:.2f}"
+        assert row[7] == amount(f["npv_discounted_musd"])  # to first_year: sums to the total
+        assert row[8] == amount(f["npv_musd"])
+        assert row[9] == pct(f["risk"])
     assert table.footer[6] == amount(js["total_capex_musd"])
+    assert table.footer[7] == amount(js["npv_musd"])  # one NPV total: the portfolio NPV
     docx_rows = word_table_rows(word.tables[0])
     assert [r[4] for r in docx_rows[1:-1]] == [str(f["start_year"]) for f in js["funded"]]
     assert docx_rows[-1][6] == amount(js["total_capex_musd"])

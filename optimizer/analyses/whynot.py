@@ -6,6 +6,7 @@ Rules first, in this order, because they need no solver:
 - ``not_online``   every allowed start comes online after the horizon ends;
 - ``excluded``     a funded project of the same exclusive group takes its place;
 - ``risk``         its risk score is above the max_project_risk setting;
+- ``country``      funding it would put its country above its max_capex_share of the plan's capex;
 - ``requires``     it requires a project the plan does not fund.
 
 Every other rejected project is forced in (``must_fund``) and re-solved: the reason is what that
@@ -66,6 +67,18 @@ def rule_reason(result: Result, pid: str) -> dict | None:
         return {"kind": "risk", "objective_loss": None,
                 "reason": f"Its risk score {p.risk:.2f} is above the limit {s.max_project_risk:.2f} "
                           "(Settings max_project_risk)."}
+    country = inst.countries.get(p.country)
+    basis = s.capex_basis
+    if country is not None and country.max_capex_share is not None and p.capex(basis) > 0:
+        used = sum(inst.projects[q].capex(basis) for q in result.starts
+                   if inst.projects[q].country == p.country)
+        total = sum(inst.projects[q].capex(basis) for q in result.starts)
+        with_it = (used + p.capex(basis)) / (total + p.capex(basis))
+        if with_it > country.max_capex_share + 1e-9:
+            return {"kind": "country", "objective_loss": None,
+                    "reason": f"With it, {p.country} would hold {with_it:.1%} of the plan's capex, "
+                              f"above its limit of {country.max_capex_share:.1%} (Countries "
+                              "max_capex_share)."}
     if p.exclusive_group:
         rivals = [q for q in result.starts if inst.projects[q].exclusive_group == p.exclusive_group]
         if rivals:

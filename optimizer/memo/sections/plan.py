@@ -172,32 +172,36 @@ def portfolio(ctx: MemoContext) -> Section:
     for pid in shown:
         p = inst.projects[pid]
         rows.append((label(result, pid), p.kind, p.country, p.mineral, str(result.starts[pid]),
-                     str(ev.online[pid]), fmt.amount(ev.capex[pid]), fmt.amount(p.npv_musd),
-                     f"{p.risk:.2f}"))
+                     str(ev.online[pid]), fmt.amount(ev.capex[pid]),
+                     fmt.amount(ev.npv_discounted[pid]), fmt.amount(p.npv_musd),
+                     fmt.share(p.risk)))
     rest = others(funded, shown)
     if rest:
         rows.append((f"Other {fmt.plural(len(rest), 'funded project')}", "", "", "",
                      fmt.year_span(result.starts[p] for p in rest),
                      fmt.year_span(ev.online[p] for p in rest),
                      fmt.amount(sum(ev.capex[p] for p in rest)),
+                     fmt.amount(sum(ev.npv_discounted[p] for p in rest)),
                      fmt.amount(sum(inst.projects[p].npv_musd for p in rest)), ""))
     footer = (f"Total: {fmt.plural(len(funded), 'project')}", "", "", "", "", "",
-              fmt.amount(sum(ev.capex[p] for p in funded)),
-              fmt.amount(sum(inst.projects[p].npv_musd for p in funded)), "")
+              fmt.amount(sum(ev.capex[p] for p in funded)), fmt.amount(ev.npv_musd), "", "")
     caption = ("Funded projects, in order of start year" if not rest else
                f"The {len(shown)} largest funded projects by capex, in order of start year, and "
                f"the other {len(rest):,} in one row")
     table = Table(
-        header=("Project", "Kind", "Country", "Mineral", "Start", "Online", "Capex $M", "NPV $M",
-                "Risk"),
-        rows=tuple(rows), align=("left",) * 4 + ("right",) * 5,
+        header=("Project", "Kind", "Country", "Mineral", "Start", "Online", "Capex $M",
+                f"NPV $M ({s.first_year})", "NPV $M (at start)", "Risk"),
+        rows=tuple(rows), align=("left",) * 4 + ("right",) * 6,
         caption=caption, footer=footer,
     )
     note = Paragraph(
         f"Start: the year capital is first spent. Online: the first year of deliveries. Capex at "
-        f"the {s.capex_basis} capex basis. NPV is each project's own NPV as given, valued at its "
-        f"start year; discounted to {s.first_year} the funded projects' NPVs sum to "
-        f"{fmt.money(ev.npv_musd)}, the portfolio NPV. Risk is the workbook's score from 0 to 1.",
+        f"the {s.capex_basis} capex basis. NPV ({s.first_year}): each project's NPV discounted "
+        f"to {s.first_year}, which sum to the portfolio NPV of {fmt.money(ev.npv_musd)}"
+        + (" (expected figures: the workbook asks for a risk-adjusted plan)"
+           if s.risk_adjusted else "")
+        + "; NPV at start: the project's own NPV valued at its start year, as given. Risk is "
+        "the workbook's score.",
         style="note")
     blocks: list[Block] = [table, note]
     if rest:

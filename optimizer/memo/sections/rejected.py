@@ -174,19 +174,16 @@ def change_label(change: Any) -> str:
 
 
 def what_a_billion_buys(rows: Sequence[Mapping[str, Any]], objective: str) -> str:
-    """One or two sentences on the change in the objective per $1B of budget added or cut."""
+    """One or two sentences on the change in the objective per $1B of budget added or cut, and a
+    sentence naming the budget changes at which no plan exists."""
     def effect(r: Mapping[str, Any], cut: bool) -> str | None:
         value = r.get("objective_per_extra_busd")
-        change = change_label(r.get("budget_change"))
-        if str(r.get("status")) == "infeasible":
-            return f"no plan is feasible at {change}"
-        if str(r.get("status")) == "no_plan":
-            return f"the re-solve found no plan within its time limit at {change}"
         if not fmt.is_number(value):
             return None
         verb = ("lowers" if value >= 0 else "raises") if cut else (
             "raises" if value >= 0 else "lowers")
-        return f"{verb} it by {fmt.objective_amount(abs(value), objective)} at {change}"
+        return (f"{verb} it by {fmt.objective_amount(abs(value), objective)} at "
+                f"{change_label(r.get('budget_change'))}")
 
     added = [e for r in rows if (r.get("budget_change") or 0) > 0 if (e := effect(r, False))]
     cut = [e for r in rows if (r.get("budget_change") or 0) < 0 if (e := effect(r, True))]
@@ -196,8 +193,21 @@ def what_a_billion_buys(rows: Sequence[Mapping[str, Any]], objective: str) -> st
         parts.append(f"each extra $1B {fmt.join_words(added)}")
     if cut:
         parts.append(f"each $1B cut {fmt.join_words(cut)}")
-    if not parts:
+    sentences = []
+    if parts:
+        sentences.append(f"What $1B of budget is worth in the objective ({what}): "
+                         f"{'; '.join(parts)}. Budget changes scale every year's budget by the "
+                         "same fraction.")
+    infeasible = [change_label(r.get("budget_change")) for r in rows
+                  if str(r.get("status")) == "infeasible"]
+    stopped = [change_label(r.get("budget_change")) for r in rows
+               if str(r.get("status")) == "no_plan"]
+    if infeasible:
+        sentences.append(f"With the budgets changed by {fmt.join_words(infeasible, 'or')}, no "
+                         "plan keeps every rule.")
+    if stopped:
+        sentences.append(f"With the budgets changed by {fmt.join_words(stopped, 'or')}, the "
+                         "re-solve found no plan within its time limit.")
+    if not sentences:
         return "The re-solves give no change in the objective per $1B of budget."
-    return (f"What $1B of budget is worth in the objective ({what}): "
-            f"{'; '.join(parts)}. Budget changes scale every year's budget by the same "
-            f"fraction.")
+    return " ".join(sentences)
