@@ -37,6 +37,15 @@ class Family:
     check: Callable[[Instance, Evaluation], list[str]]
 
 
+def amount(value: float, decimals: int = 1) -> str:
+    """A shortfall as a reader needs it: thousands separators and ``decimals`` places, but never
+    rounded to nothing (0.004 stays 0.004, three significant digits, rather than "0.0")."""
+    text = f"{value:,.{decimals}f}"
+    if value and float(text.replace(",", "")) == 0.0:
+        return f"{value:.3g}"
+    return text
+
+
 def _over(value: float, limit: float) -> bool:
     return value > limit + TOL * max(1.0, abs(limit))
 
@@ -68,7 +77,7 @@ def check_budget(instance: Instance, ev: Evaluation) -> list[str]:
 
 def describe_budget(instance: Instance, slacks: Slacks) -> list[str]:
     what = "cumulative budget to" if instance.settings.budget_carryover else "budget of"
-    return [f"the {what} {year} would need {amount:,.1f} $M more" for year, amount in slacks]
+    return [f"the {what} {year} would need {amount(a)} $M more" for year, a in slacks]
 
 
 # --- total_budget ---------------------------------------------------------------------------
@@ -82,8 +91,8 @@ def check_total_budget(instance: Instance, ev: Evaluation) -> list[str]:
 
 def describe_total_budget(instance: Instance, slacks: Slacks) -> list[str]:
     total = instance.settings.total_budget_musd
-    return [f"the total budget ({total:,.1f} $M) would need {amount:,.1f} $M more"
-            for _, amount in slacks]
+    return [f"the total budget ({total:,.1f} $M) would need {amount(a)} $M more"
+            for _, a in slacks]
 
 
 # --- dependency -----------------------------------------------------------------------------
@@ -164,7 +173,7 @@ def describe_target(instance: Instance, slacks: Slacks) -> list[str]:
     """One phrase per mineral: the years out of reach and the worst shortfall in tonnes."""
     return [f"{mineral}: the China-share target of "
             f"{instance.minerals[mineral].target_china_share:.1%} is out of reach in {span} "
-            f"({n} year{'s' if n > 1 else ''}), by up to {worst:,.0f} t a year of displaced "
+            f"({n} year{'s' if n > 1 else ''}), by up to {amount(worst, 0)} t a year of displaced "
             "supply" for mineral, span, n, worst in shortfalls(slacks)]
 
 
@@ -208,7 +217,7 @@ def describe_protection(instance: Instance, slacks: Slacks) -> list[str]:
             f"{instance.minerals[mineral].target_china_share:.1%} cannot be protected against "
             f"losing its {k} largest supplier{'s' if k > 1 else ''} in {span} "
             f"({n} year{'s' if n > 1 else ''}): the other funded projects fall short by up to "
-            f"{worst:,.0f} t a year" for mineral, span, n, worst in shortfalls(slacks)]
+            f"{amount(worst, 0)} t a year" for mineral, span, n, worst in shortfalls(slacks)]
 
 
 # --- min_npv --------------------------------------------------------------------------------
@@ -222,8 +231,8 @@ def check_min_npv(instance: Instance, ev: Evaluation) -> list[str]:
 
 def describe_min_npv(instance: Instance, slacks: Slacks) -> list[str]:
     floor = instance.settings.min_npv_musd
-    return [f"the NPV would fall {amount:,.1f} $M short of the minimum {floor:,.1f} $M"
-            for _, amount in slacks]
+    return [f"the NPV would fall {amount(a)} $M short of the minimum {floor:,.1f} $M"
+            for _, a in slacks]
 
 
 # --- risk -----------------------------------------------------------------------------------
@@ -269,7 +278,7 @@ def check_country(instance: Instance, ev: Evaluation) -> list[str]:
 def describe_country(instance: Instance, slacks: Slacks) -> list[str]:
     return [f"{country}'s capex would exceed its limit of "
             f"{instance.countries[country].max_capex_share:.1%} of the plan's capex by "
-            f"{amount:,.1f} $M" for country, amount in slacks]
+            f"{amount(a)} $M" for country, a in slacks]
 
 
 FAMILIES: tuple[Family, ...] = (

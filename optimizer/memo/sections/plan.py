@@ -9,7 +9,7 @@ from ... import charts
 from ...evaluate import TOL
 from ...results import Result
 from ...tables import PORTFOLIO, spend_rows
-from ..context import figure, FIRST_NAMED, label, MemoContext, others, shortened_list
+from ..context import figure, FIRST_NAMED, label, MemoContext, others, rows_of, shortened_list
 from ..model import Block, Paragraph, Section, Table
 
 # ---------------------------------------------------------------------------------------------
@@ -52,7 +52,11 @@ def at_a_glance(ctx: MemoContext) -> str:
         return ""
     s = result.instance.settings
     fin = result.finance
-    parts = []
+    ev = result.evaluation
+    parts = [f"The plan's security value: {fmt.share_years(ev.security)} share-years of China reliance "
+             f"removed (discounted)"
+             + (f", worth {fmt.money(ev.premium_musd)} at the workbook's security premiums."
+                if ev.premium_musd > TOL else ".")]
     if fin.peak_funding_musd > TOL:
         parts.append(f"The plan's cash flows need at most {fmt.money(fin.peak_funding_musd)} of "
                      f"funding at once (cumulative low point in {fin.peak_funding_year}).")
@@ -68,7 +72,33 @@ def at_a_glance(ctx: MemoContext) -> str:
     worst = result.analyses.stress.worst() if result.analyses.stress is not None else None
     if worst is not None:
         parts.append(stress_sentence(worst))
+    fragile = what_breaks_it(result)
+    if fragile:
+        parts.append(fragile)
+    if fin.country_capex_share:
+        top, share = max(fin.country_capex_share.items(), key=lambda kv: (kv[1], kv[0]))
+        parts.append(f"{top} holds {fmt.share(share)} of the plan's capital; the concentration "
+                     f"index (HHI of capex by country) is {fin.capex_hhi:,.0f} of 10,000.")
     return " ".join(parts)
+
+
+def what_breaks_it(result: Result) -> str:
+    """The scenarios and budget cuts under which no plan keeps every rule."""
+    tables = result.analyses.tables()
+    broken = [str(r.get("scenario")) for r in rows_of(tables.get("scenarios"))
+              if r.get("status") in ("infeasible", "no_plan")]
+    cuts = [r for r in rows_of(tables.get("sensitivity"))
+            if (r.get("budget_change") or 0) < 0 and r.get("status") in ("infeasible", "no_plan")]
+    parts = []
+    if broken:
+        named = fmt.join_words([f"'{b}'" for b in broken])
+        parts.append(f"the scenario{'s' if len(broken) > 1 else ''} {named}")
+    if cuts:
+        least = max(r["budget_change"] for r in cuts)  # the smallest cut that breaks it
+        parts.append(f"a budget cut of {fmt.share(-least)}")
+    if not parts:
+        return ""
+    return f"No plan keeps every rule under {fmt.join_words(parts)}."
 
 
 def target_chances(result: Result) -> str:
