@@ -170,11 +170,20 @@ def shortfalls(slacks: Slacks) -> list[tuple[str, str, int, float]]:
 
 
 def describe_target(instance: Instance, slacks: Slacks) -> list[str]:
-    """One phrase per mineral: the years out of reach and the worst shortfall in tonnes."""
-    return [f"{mineral}: the China-share target of "
-            f"{instance.minerals[mineral].target_china_share:.1%} is out of reach in {span} "
-            f"({n} year{'s' if n > 1 else ''}), by up to {amount(worst, 0)} t a year of displaced "
-            "supply" for mineral, span, n, worst in shortfalls(slacks)]
+    """One phrase per mineral: the years out of reach, the lowest China share reachable there
+    (the target plus the shortfall over that year's demand, at the worst year, in the elastic
+    solution that minimizes the relative shortfall) and the worst shortfall in tonnes."""
+    first = instance.settings.first_year
+    out = []
+    for mineral, span, n, worst in shortfalls(slacks):
+        m = instance.minerals[mineral]
+        reach = max(m.target_china_share + a / m.demand(year, first)
+                    for (name, year), a in slacks if name == mineral)
+        out.append(f"{mineral}: the China-share target of {m.target_china_share:.1%} is out of "
+                   f"reach in {span} ({n} year{'s' if n > 1 else ''}); the lowest China share "
+                   f"reachable there is {reach:.1%}, a shortfall of up to {amount(worst, 0)} t a "
+                   "year of displaced supply")
+    return out
 
 
 # --- protection -----------------------------------------------------------------------------

@@ -55,4 +55,5 @@ def test_small_shortfalls_keep_their_precision():
     inst = instance([], budget=0, minerals={"Ga": Mineral("Ga", 20.0, 0.9,
                                                           target_china_share=0.5)})
     text = describe_target(inst, [(("Ga", 2030), 0.25)])[0]
-    assert "by up to 0.25 t a year" in text
+    assert "a shortfall of up to 0.25 t a year" in text
+    assert "the lowest China share reachable there is 51.2%" in text  # 0.5 + 0.25 / 20
