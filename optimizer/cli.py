@@ -189,7 +189,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from .outputs import check_destination, claim, default_out_dir
+    from .outputs import (check_destination, claim, default_out_dir, earlier_run_of,
+                          read_analyses)
     from .pipeline import run_solve
     from .resolve import Parallel, SolveOptions
     from .summary import result_summary
@@ -197,9 +198,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     out_dir = Path(args.out) if args.out else default_out_dir(args.workbook)
     protect = (args.workbook,)
-    check_destination(out_dir, args.force, protect)  # refused before anything is made
+    earlier = None
+    if args.command == "frontier" and not args.force:  # solve, then frontier: add to that run
+        earlier = earlier_run_of(out_dir, args.workbook)
+    force = args.force or earlier is not None
+    check_destination(out_dir, force, protect)  # refused before anything is made
     with claim(out_dir):
-        check_destination(out_dir, args.force, protect)  # a run may have finished meanwhile
+        check_destination(out_dir, force, protect)  # a run may have finished meanwhile
         instance = load_instance(args.workbook)
         for w in instance.warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -207,9 +212,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
         options = SolveOptions(solver=args.solver, time_limit_s=args.time_limit,
                                mip_gap=args.mip_gap)
         result, written = run_solve(
-            instance, out_dir, options, Parallel(workers=args.workers), force=args.force,
+            instance, out_dir, options, Parallel(workers=args.workers), force=force,
             sensitivity=not args.no_sensitivity, frontier_points=points,
-            alternatives=args.alternatives, simulate_draws=args.simulate, protect=protect)
+            alternatives=args.alternatives, simulate_draws=args.simulate, protect=protect,
+            carry=read_analyses(earlier) if earlier is not None else None)
+    if earlier is not None:
+        print(f"Added the frontier to the earlier run of {args.workbook} in {out_dir}/ (its "
+              "other analyses are kept).")
     print(result_summary(result))
     print(f"\nWrote {written}/")
     memo = written / "memo.html"

@@ -379,6 +379,33 @@ def load_result(folder: Path, workbook: str | Path | None = None) -> Result:
     return replace(result, analyses=read_analyses(doc))
 
 
+def earlier_run_of(folder: Path, workbook: str | Path) -> dict | None:
+    """The results.json of an earlier run in ``folder`` of the same workbook (same SHA-256), when
+    the folder holds nothing but that run's own files; else None."""
+    doc_path = Path(folder) / RUN_MARKER
+    if not doc_path.is_file() or foreign_entries(Path(folder)):
+        return None
+    try:
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    source = Path(workbook)
+    if not source.is_file() or doc.get("input_sha256") != sha256_file(source):
+        return None
+    return doc
+
+
+def carry_over(new: Analyses, earlier: Analyses) -> Analyses:
+    """``new`` with every analysis it did not run taken from ``earlier`` (a later command adds to
+    a run, it does not drop what the run had)."""
+    from dataclasses import fields
+
+    kept = {f.name: getattr(earlier, f.name) for f in fields(Analyses)
+            if f.name not in ("sensitivity_skipped", "extra")
+            and getattr(new, f.name) is None and getattr(earlier, f.name) is not None}
+    return replace(new, **kept)
+
+
 def read_analyses(doc: Mapping[str, Any]) -> Analyses:
     """The analyses a results.json holds, typed again: the one place that reads them back.
 

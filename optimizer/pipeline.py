@@ -6,7 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .instance import Instance
-from .outputs import write_json, write_run
+from .analyses import Analyses
+from .outputs import carry_over, write_json, write_run
 from .resolve import Parallel, SolveOptions
 from .results import Result
 from .solve import solve
@@ -90,13 +91,17 @@ def simulation_tables(result: Result, draws: int, progress: bool = True):
 def run_solve(instance: Instance, out_dir: Path, options: SolveOptions = SolveOptions(),
               parallel: Parallel = Parallel(), *, force: bool = False, sensitivity: bool = True,
               frontier_points: int = 0, alternatives: int = 0,
-              simulate_draws: int = 0, protect: tuple = ()) -> tuple[Result, Path]:
+              simulate_draws: int = 0, protect: tuple = (),
+              carry: Analyses | None = None) -> tuple[Result, Path]:
     """Solve, verify, analyse and write. Returns the result and the folder written.
 
-    ``protect`` lists paths (the input workbook) the destination may never hold."""
+    ``protect`` lists paths (the input workbook) the destination may never hold. ``carry``: the
+    analyses of an earlier run of the same workbook, kept where this run does not redo them."""
     result = solve(instance, **options.kwargs())
     result = analyse(result, options, parallel, sensitivity=sensitivity,
                      frontier_points=frontier_points, alternatives=alternatives,
                      simulate_draws=simulate_draws)
+    if carry is not None:
+        result = replace(result, analyses=carry_over(result.analyses, carry))
     written = write_run(result, out_dir, writers(), force=force, protect=protect)
     return result, written
