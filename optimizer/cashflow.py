@@ -175,6 +175,15 @@ def payback_year(years: Sequence[int], flows: Sequence[float], tol: float = 1e-9
     return years[int(negative[-1]) + 1]
 
 
+def cumulative(by_year: Mapping[int, float]) -> dict[int, float]:
+    """The running sum of flows by year, in year order ($M)."""
+    total, out = 0.0, {}
+    for year in sorted(by_year):
+        total += by_year[year]
+        out[year] = total
+    return out
+
+
 @dataclass(frozen=True)
 class PlanFlows:
     """The plan's net cash flow by calendar year ($M, undiscounted), from every funded project."""
@@ -182,21 +191,13 @@ class PlanFlows:
     by_year: Mapping[int, float]
     per_project: Mapping[str, Mapping[int, float]]
 
-    @property
-    def cumulative(self) -> dict[int, float]:
-        total, out = 0.0, {}
-        for year in sorted(self.by_year):
-            total += self.by_year[year]
-            out[year] = total
-        return out
-
     def peak_funding(self) -> tuple[float, int | None]:
         """max(0, minus the lowest cumulative flow) and the year it is reached (None at 0)."""
-        cumulative = self.cumulative
-        if not cumulative:
+        running = cumulative(self.by_year)
+        if not running:
             return 0.0, None
-        year = min(cumulative, key=lambda t: (cumulative[t], t))
-        low = cumulative[year]
+        year = min(running, key=lambda t: (running[t], t))
+        low = running[year]
         return (max(0.0, -low), year if low < 0 else None)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from .cashflow import Irr, irr, payback_year, plan_flows
+from .cashflow import Irr, cumulative, irr, payback_year, plan_flows
 from .instance import Instance
 
 
@@ -43,11 +43,7 @@ class PortfolioFinance:
 
     @property
     def cumulative_by_year(self) -> dict[int, float]:
-        total, out = 0.0, {}
-        for year in sorted(self.cash_flow_by_year):
-            total += self.cash_flow_by_year[year]
-            out[year] = total
-        return out
+        return cumulative(self.cash_flow_by_year)
 
 
 def hhi(shares: Mapping[str, float]) -> float:

@@ -33,7 +33,6 @@ from .model import PortfolioModel
 from .results import Result
 from .solve import solve, solve_model
 
-PLAN_STATUSES = ("optimal", "feasible")
 STOP_GRACE_S = 3.0  # seconds a worker has to stop its solver after SIGTERM before it is killed
 
 

@@ -98,13 +98,6 @@ def expected_delivery(instance: Instance, pid: str, start: int, year: int,
     return p.capacity_tpa * on * survival(instance, risk, start, year)
 
 
-def planned_delivery(instance: Instance, pid: str, start: int, year: int) -> float:
-    """Tonnes project ``pid`` started in ``start`` delivers in ``year`` as planned (no delay, no
-    loss)."""
-    p = instance.projects[pid]
-    return p.capacity_tpa if year in operating_window(instance, p, start + p.build_years) else 0.0
-
-
 def mean_capex(p: Project, basis: str) -> float:
     """Mean of the triangular capex draw over [low, high] with its mode at the basis ($M)."""
     return (p.capex_low_musd + p.capex(basis) + p.capex_high_musd) / 3.0
@@ -142,8 +135,8 @@ def deliveries_by_year(instance: Instance, pid: str, start: int,
         return {}
     online = start + p.build_years
     if not expected:
-        end = s.last_year if p.operating_years is None else online + p.operating_years - 1
-        return {t: p.capacity_tpa for t in range(online, min(end, s.last_year) + 1)}
+        return {t: p.capacity_tpa for t in operating_window(instance, p, online)
+                if t <= s.last_year}
     risk = project_risk(instance, pid)
     out = {}
     for t in range(max(online, s.first_year), s.last_year + 1):

@@ -69,11 +69,11 @@ def apply(instance: Instance, sc: Scenario) -> Instance:
     return instance.with_projects(out).with_minerals(minerals)
 
 
-def released(instance: Instance, sc: Scenario) -> list[str]:
-    """Must-fund projects the scenario leaves out (lost countries, or requiring a project
-    there)."""
-    kept = apply(instance, sc).projects
-    return [pid for pid, p in instance.projects.items() if p.must_fund and pid not in kept]
+def released(instance: Instance, changed: Instance) -> list[str]:
+    """Must-fund projects of ``instance`` that its scenario version ``changed`` leaves out (lost
+    countries, or requiring a project there)."""
+    return [pid for pid, p in instance.projects.items()
+            if p.must_fund and pid not in changed.projects]
 
 
 def _without_unreachable(projects: dict[str, Project]) -> dict[str, Project]:
@@ -91,11 +91,12 @@ def compare_scenarios(result: Result, options: SolveOptions = SolveOptions(),
     inst = result.instance
     if not inst.scenarios:
         return None
-    tasks = [(apply(inst, sc), options, True) for sc in inst.scenarios]
+    changed = [apply(inst, sc) for sc in inst.scenarios]
+    tasks = [(c, options, True) for c in changed]
     outcomes = run_parallel(resolve, tasks, parallel, label="scenarios")
     names = ["base"] + [sc.scenario for sc in inst.scenarios]
     rows, funded_by = [], {}
-    notes = [""] + [_released_note(inst, sc) for sc in inst.scenarios]
+    notes = [""] + [_released_note(inst, sc, c) for sc, c in zip(inst.scenarios, changed)]
     for name, out, note in zip(names, [Outcome(result.info.status, result=result)] + outcomes,
                                notes):
         row = {"scenario": name, **summary_row(out)}
@@ -116,11 +117,11 @@ def compare_scenarios(result: Result, options: SolveOptions = SolveOptions(),
     return ScenarioComparison(tuple(rows), tuple(projects))
 
 
-def _released_note(instance: Instance, sc: Scenario) -> str:
+def _released_note(instance: Instance, sc: Scenario, changed: Instance) -> str:
     if not sc.lost_countries:
         return ""
     text = f"Projects in {', '.join(sc.lost_countries)} are lost in this scenario."
-    freed = released(instance, sc)
+    freed = released(instance, changed)
     if freed:
         text += f" Must-fund {', '.join(freed)} released for it."
     return text

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ..evaluate import allowed_starts
+from ..families import country_capex
 from ..instance import Instance
 from ..model import build_model
 from ..resolve import Outcome, Parallel, SolveOptions, resolve, run_parallel
@@ -70,9 +71,8 @@ def rule_reason(result: Result, pid: str) -> dict | None:
     country = inst.countries.get(p.country)
     basis = s.capex_basis
     if country is not None and country.max_capex_share is not None and p.capex(basis) > 0:
-        used = sum(inst.projects[q].capex(basis) for q in result.starts
-                   if inst.projects[q].country == p.country)
-        total = sum(inst.projects[q].capex(basis) for q in result.starts)
+        by_country, total = country_capex(inst, result.evaluation)
+        used = by_country.get(p.country, 0.0)
         with_it = (used + p.capex(basis)) / (total + p.capex(basis))
         if with_it > country.max_capex_share + 1e-9:
             return {"kind": "country", "objective_loss": None,

@@ -41,8 +41,9 @@ def write_charts(result: Result, folder: Path) -> dict[str, Path]:
         if key == "timeline" and not result.starts:
             continue
         drawn[key] = charts.save_png(draw(result), folder / CHART_FILES[key])
+    tables = result.analyses.tables()
     for option in OPTIONAL_SECTIONS:
-        if option.chart is not None and result.analyses.tables().get(option.key) is not None:
+        if option.chart is not None and tables.get(option.key) is not None:
             drawn[option.key] = charts.save_png(option.chart(result),
                                                 folder / f"chart_{option.key}.png")
     return drawn

@@ -20,7 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from PIL import Image
 
-from .model import Block, Bullets, Document, Figure, Paragraph, Table, xml_safe
+from .model import Block, Bullets, Document, Figure, Paragraph, Table, fit_widths, xml_safe
 
 PAGE_W_CM, PAGE_H_CM = 21.0, 29.7  # A4
 MARGIN_CM = 1.8
@@ -137,13 +137,7 @@ def column_widths_cm(rows: list[tuple[str, ...]]) -> list[float]:
         cell = max((len(str(text)) for text in column[1:]), default=1)
         least.append(min(max(word, 2), LONG_WORD) * CHAR_CM + CELL_PAD_CM)
         wants.append(max(least[-1], min(cell, WIDE_CELL) * CHAR_CM + CELL_PAD_CM))
-    if sum(least) >= TEXT_W_CM:
-        return [TEXT_W_CM * w / sum(least) for w in least]
-    if sum(wants) <= TEXT_W_CM:
-        return [TEXT_W_CM * w / sum(wants) for w in wants]
-    extra = TEXT_W_CM - sum(least)
-    more = [w - m for w, m in zip(wants, least)]
-    return [m + extra * x / sum(more) for m, x in zip(least, more)]
+    return fit_widths(least, wants, TEXT_W_CM)
 
 
 def add_figure(word, fig: Figure) -> None:

@@ -113,3 +113,16 @@ def sanitize(value):
         changes = {f.name: sanitize(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return dataclasses.replace(value, **changes)
     return value
+
+
+def fit_widths(least: list[float], wants: list[float], total: float) -> list[float]:
+    """Column widths that fill ``total``: each column gets at least its ``least`` width and, as
+    far as room allows, its ``wants`` width; the room left is shared in proportion to what each
+    column still wants. Used by the Word and PDF renderers (any unit)."""
+    if sum(least) >= total:
+        return [total * w / sum(least) for w in least]
+    if sum(wants) <= total:
+        return [total * w / sum(wants) for w in wants]
+    extra = total - sum(least)
+    more = [w - m for w, m in zip(wants, least)]
+    return [m + extra * x / sum(more) for m, x in zip(least, more)]

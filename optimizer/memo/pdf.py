@@ -33,7 +33,7 @@ from reportlab.platypus import (CondPageBreak, Flowable, HRFlowable, Image, Keep
 from reportlab.platypus import Paragraph as PdfParagraph
 from reportlab.platypus import Table as PdfTable
 
-from .model import Block, Bullets, Document, Figure, Paragraph, Table, xml_safe
+from .model import Block, Bullets, Document, Figure, Paragraph, Table, fit_widths, xml_safe
 
 PAGE_W, PAGE_H = A4  # points
 MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 15 * mm, 16 * mm, 20 * mm
@@ -251,13 +251,7 @@ def column_widths(rows: list[tuple[str, ...]]) -> list[float]:
         cell = max((width(str(text)) for text in column[1:]), default=0.0)
         least.append(min(max(word, 12.0), LONG_WORD_PT) + 2 * CELL_PAD + 1)
         wants.append(max(least[-1], min(cell, WIDE_CELL_PT) + 2 * CELL_PAD + 1))
-    if sum(least) >= TEXT_W:
-        return [TEXT_W * w / sum(least) for w in least]
-    if sum(wants) <= TEXT_W:
-        return [TEXT_W * w / sum(wants) for w in wants]
-    extra = TEXT_W - sum(least)
-    more = [w - m for w, m in zip(wants, least)]
-    return [m + extra * x / sum(more) for m, x in zip(least, more)]
+    return fit_widths(least, wants, TEXT_W)
 
 
 def figure(fig: Figure) -> list[Flowable]:

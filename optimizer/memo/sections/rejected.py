@@ -108,7 +108,7 @@ def reason_text(entry: Any) -> str:
 
 def skipped_sentence(result: Result, what: str) -> str:
     """"<what> were skipped (--no-sensitivity)." or "... were not run." """
-    if result.analyses.tables().get("sensitivity_skipped"):
+    if result.analyses.sensitivity_skipped:
         return f"{what} were skipped: the run was made with --no-sensitivity."
     return f"{what} were not run for this memo."
 
