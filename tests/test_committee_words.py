@@ -57,3 +57,24 @@ def test_small_shortfalls_keep_their_precision():
     text = describe_target(inst, [(("Ga", 2030), 0.25)])[0]
     assert "a shortfall of up to 0.25 t a year" in text
     assert "the lowest China share reachable there is 51.2%" in text  # 0.5 + 0.25 / 20
+
+
+def test_the_memo_says_country_delays_override_the_settings():
+    import dataclasses
+
+    from helpers import make_tradeoff_result
+    from optimizer.memo import build_document
+    from optimizer.outputs import read_analyses
+
+    result = make_tradeoff_result()
+    tables = dict(result.analyses.tables())
+    tables["simulation_countries"] = [{"country": "KZ", "loss_probability": 0.01,
+                                       "funded_projects": 2, "p_event_by_horizon_end": 0.05,
+                                       "mean_projects_lost": 0.1}]
+    doc = build_document(dataclasses.replace(result, analyses=read_analyses(tables)))
+    text = " ".join(getattr(b, "text", "") for s in doc.sections if s.key == "simulation"
+                    for b in s.blocks)
+    assert "Settings' defaults: the Countries sheet" in text
+    plain = build_document(make_tradeoff_result())
+    assert "Settings' defaults" not in " ".join(
+        getattr(b, "text", "") for s in plain.sections for b in s.blocks)

@@ -30,6 +30,9 @@ def simulation(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
     online = rows_of(found.get("simulation_online"))
     risks = rows_of(found.get("simulation_risks"))
     sentences = [simulation_assumptions(settings)] if settings else []
+    if settings and rows_of(found.get("simulation_countries")):
+        sentences.append("Those delay figures are the Settings' defaults: the Countries sheet and "
+                         "the projects' own columns override them where they give their own.")
     sentences += [summary_sentence(r) for r in summary]
     if risks:
         sentences.append("Probabilities over the draws: " + "; ".join(
