@@ -112,9 +112,11 @@ def check_dependency(instance: Instance, ev: Evaluation) -> list[str]:
 
 
 def describe_dependency(instance: Instance, slacks: Slacks) -> list[str]:
+    """What relaxing a pair means; whether it is a cause is for the diagnosis to say (a pair may
+    be met within the horizon and budgets, and only not together with the other rules)."""
     pairs = list(dict.fromkeys((pid, q) for (pid, q, _start), _ in slacks))
-    return [f"{pid} requires {q} to be funded and online no later than {pid}, which cannot be "
-            "met within the horizon and budgets" for pid, q in pairs]
+    return [f"{pid} would have to go ahead without {q} funded and online no later than {pid} "
+            f"({pid} requires {q})" for pid, q in pairs]
 
 
 # --- exclusive ------------------------------------------------------------------------------
@@ -163,10 +165,21 @@ def shortfalls(slacks: Slacks) -> list[tuple[str, str, int, float]]:
         by_mineral.setdefault(mineral, []).append((year, amount))
     out = []
     for mineral, rows in by_mineral.items():
-        years = sorted(y for y, _ in rows)
-        span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
-        out.append((mineral, span, len(years), max(a for _, a in rows)))
+        years = sorted(set(y for y, _ in rows))
+        out.append((mineral, year_runs(years), len(years), max(a for _, a in rows)))
     return out
+
+
+def year_runs(years: list[int]) -> str:
+    """Sorted distinct years as runs: [2031, 2047, 2048, 2049, 2050] -> "2031 and 2047-2050"."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    parts = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def describe_target(instance: Instance, slacks: Slacks) -> list[str]:

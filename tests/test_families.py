@@ -35,3 +35,16 @@ def test_every_row_the_model_keeps_belongs_to_a_declared_family():
     m = build_model(inst)
     assert set(m.rows) <= set(BY_NAME)
     assert {"must_fund", "budget", "total_budget", "dependency", "min_npv"} <= set(m.rows)
+
+
+def test_year_runs_name_gaps_instead_of_one_false_span():
+    """Years 2031 and 2047-2050 are five years with a gap: "2031-2050 (5 years)" would claim
+    twenty. Each run is named on its own."""
+    from optimizer.families import shortfalls, year_runs
+
+    assert year_runs([2031]) == "2031"
+    assert year_runs([2047, 2048, 2049, 2050]) == "2047-2050"
+    assert year_runs([2031, 2047, 2048, 2049, 2050]) == "2031 and 2047-2050"
+    assert year_runs([2030, 2032, 2034]) == "2030, 2032 and 2034"
+    slacks = [(("graphite", y), 10.0) for y in (2050, 2031, 2048, 2047, 2049)]
+    assert shortfalls(slacks) == [("graphite", "2031 and 2047-2050", 5, 10.0)]

@@ -8,7 +8,7 @@ extra $1B against the base plan: what each extra $1B buys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..instance import Instance
@@ -20,9 +20,13 @@ CHANGES = (-0.30, -0.20, -0.10, 0.0, 0.10, 0.20, 0.30)
 
 @dataclass(frozen=True)
 class BudgetSensitivity:
-    """One row per budget change, the base row (change 0) being the plan itself."""
+    """One row per budget change, the base row (change 0) being the plan itself. ``plans``:
+    budget change -> the plan re-solved (None: no plan), kept in memory for the analyses that
+    simulate them (:mod:`.reach`); never written, so a result read back has none."""
 
     rows: tuple[Mapping[str, Any], ...]
+    plans: Mapping[float, Result | None] = field(default_factory=dict, compare=False,
+                                                 repr=False)
 
     def tables(self) -> dict[str, Any]:
         return {"sensitivity": [dict(r) for r in self.rows]}
@@ -54,7 +58,8 @@ def budget_sensitivity(result: Result, options: SolveOptions = SolveOptions(),
     outcomes[0.0] = Outcome(result.info.status, result=result)
     base_cap = budget_base(inst)
     return BudgetSensitivity(tuple(_row(result, change, outcomes[change], base_cap)
-                                   for change in changes))
+                                   for change in changes),
+                             {change: outcomes[change].result for change in changes})
 
 
 def _row(base: Result, change: float, outcome: Outcome, base_cap: float) -> dict:

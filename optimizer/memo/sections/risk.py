@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .. import text as fmt
+from ...analyses.reach import CONFIDENCE
 from ...evaluate import TOL
 from ..context import figure, generic_table, id_labels, MemoContext, number, rows_of
 from ..model import Block, Paragraph, Table
@@ -14,8 +15,8 @@ from ..model import Block, Paragraph, Table
 
 SIMULATION_KEYS = ("simulation_summary", "simulation_budget", "simulation_targets",
                    "simulation_online", "simulation_risks", "simulation_settings",
-                   "simulation_countries", "simulation_loss_multiplier", "risk_price")
-CONFIDENCE = 0.80  # a committee signs a plan that meets every target in at least this share
+                   "simulation_countries", "simulation_loss_multiplier", "risk_price",
+                   "reach", "reach_levels")
 
 
 def simulation(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
@@ -117,10 +118,13 @@ def risk_blocks(ctx: MemoContext, found: Mapping[str, Any], targets: list, risks
             verdict = (f"Under the modelled risks the plan meets every China-share target in "
                        f"{year} in only {fmt.share(joint)} of the simulated futures, short of "
                        f"the {fmt.share(CONFIDENCE)} a committee would want; the weakest is "
-                       f"{weakest.get('mineral')} ({fmt.share(number(weakest.get('p_met')))}). "
-                       "Reaching more takes more budget, a later target year or a less "
-                       "demanding target level.")
+                       f"{weakest.get('mineral')} ({fmt.share(number(weakest.get('p_met')))}).")
+            if not rows_of(found.get("reach")):  # a results.json from before the measurement
+                verdict += (" Reaching more takes more budget, a later target year or a less "
+                            "demanding target level.")
         blocks.append(Paragraph(verdict, style="lead" if joint < CONFIDENCE else "body"))
+        if joint < CONFIDENCE:
+            blocks += reach_blocks(found)
     spread = [r for r in targets if r.get("china_share_p50") is not None]
     if spread:
         blocks.append(Table(
@@ -157,6 +161,119 @@ def risk_blocks(ctx: MemoContext, found: Mapping[str, Any], targets: list, risks
                                 "of meeting every target."))
         blocks.append(generic_table(price, "Plain plan against the risk-aware plan"))
     return blocks
+
+
+def reach_blocks(found: Mapping[str, Any]) -> list[Block]:
+    """What would raise the chance of meeting every target, each lever measured on the same
+    simulated futures (analyses/reach.py): sentences, then the table of the levers."""
+    rows = rows_of(found.get("reach"))
+    if not rows:
+        return []
+    sentences = ["What would raise it, measured on the same simulated futures, lever by lever."]
+    sentences += [s for s in (level_sentence(rows, rows_of(found.get("reach_levels"))),
+                              year_sentence(rows), budget_sentence(rows), aware_sentence(rows))
+                  if s]
+    measured = [r for r in rows if r.get("lever") != "as planned"
+                and number(r.get("p_targets_met")) is not None]
+    enough = [r for r in measured if number(r.get("p_targets_met")) >= CONFIDENCE]
+    if enough:
+        sentences.append(f"Of these, {fmt.join_words([lever_words(r) for r in enough])} "
+                         f"reach{'es' if len(enough) == 1 else ''} {fmt.share(CONFIDENCE)}.")
+    elif measured:
+        best = max(measured, key=lambda r: number(r.get("p_targets_met")))
+        sentences.append(f"None of these alone reaches {fmt.share(CONFIDENCE)}; the most is "
+                         f"{fmt.share(number(best.get('p_targets_met')))}, with "
+                         f"{lever_words(best)}.")
+    return [Paragraph(" ".join(sentences)), Table(
+        header=("What changes", "Change", "P(every target met)"),
+        rows=tuple((str(r.get("lever", "")), str(r.get("change", "")), chance_cell(r))
+                   for r in rows),
+        align=("left", "left", "right"),
+        caption="Chance that the plan meets every China-share target, each lever measured on "
+                "the same simulated futures")]
+
+
+def chance_cell(row: Mapping[str, Any]) -> str:
+    """The measured chance, or why there is none ("no plan", "does not exist", "not checked")."""
+    p = number(row.get("p_targets_met"))
+    if p is not None:
+        return fmt.share(p)
+    note = str(row.get("note") or "")
+    for words in ("does not exist", "not checked", "not settled", "not found", "no plan"):
+        if note.startswith(words):
+            return words
+    return fmt.MISSING
+
+
+def lever_words(row: Mapping[str, Any]) -> str:
+    """A lever row in a few words: "the target year 2039", "every budget +20%"."""
+    lever = row.get("lever")
+    if lever == "target year":
+        return f"the target year {row.get('target_year')}"
+    if lever == "budget":
+        return f"every budget {100 * (number(row.get('budget_change')) or 0.0):+.0f}%"
+    if lever == "target level":
+        return "the targets at those levels"
+    return "the risk-aware plan" if lever == "risk-aware plan" else str(lever)
+
+
+def level_sentence(rows: list, levels: list) -> str:
+    loosened = [r for r in levels if (number(r.get("china_share_p80")) or 0.0)
+                > (number(r.get("target_china_share")) or 0.0)]
+    if not loosened:
+        return ""
+    row = next((r for r in rows if r.get("lever") == "target level"), {})
+    keeps = fmt.join_words([f"{r.get('mineral')} at or below "
+                            f"{fmt.share(number(r.get('china_share_p80')))} (target "
+                            f"{fmt.share(number(r.get('target_china_share')))})"
+                            for r in loosened])
+    those = "that target" if len(loosened) == 1 else "those targets"
+    return (f"A less demanding target level: in {fmt.share(CONFIDENCE)} of the futures the plan "
+            f"keeps the China share of {keeps}; with {those} set there, every target is met "
+            f"together in {fmt.share(number(row.get('p_targets_met')))} of them.")
+
+
+def year_sentence(rows: list) -> str:
+    later = [r for r in rows if r.get("lever") == "target year"]
+    if not later:
+        return ""
+    return ("A later target year: the same plan meets every target in " + fmt.join_words(
+        [f"{r.get('target_year')} in {fmt.share(number(r.get('p_targets_met')))}"
+         for r in later]) + " of the futures.")
+
+
+def budget_sentence(rows: list) -> str:
+    more = [r for r in rows if r.get("lever") == "budget"]
+    if not more:
+        return ""
+    changes = fmt.join_words([f"{100 * (number(r.get('budget_change')) or 0.0):.0f}%"
+                              for r in more])
+    chances = fmt.join_words([fmt.share(number(r.get("p_targets_met"))) if
+                              number(r.get("p_targets_met")) is not None else "no plan"
+                              for r in more])
+    return (f"More budget: the plans re-solved with every budget {changes} higher meet every "
+            f"target in {chances} of the futures (each re-solved for the workbook's objective, "
+            "not for this chance).")
+
+
+def aware_sentence(rows: list) -> str:
+    row = next((r for r in rows if r.get("lever") == "risk-aware plan"), None)
+    if row is None:
+        return ""
+    note = str(row.get("note") or "")
+    what = ("A risk-aware plan, one that meets every target with its expected deliveries "
+            "(risk_adjusted),")
+    if note.startswith("does not exist"):
+        return f"{what} {note}."
+    if note.startswith("exists") and number(row.get("p_targets_met")) is not None:
+        return (f"{what} exists: it meets every target in "
+                f"{fmt.share(number(row.get('p_targets_met')))} of the futures.")
+    if note.startswith("not settled"):
+        return (f"Whether a risk-aware plan exists (one that meets every target with its "
+                f"expected deliveries, risk_adjusted) is {note}.")
+    if note.startswith("not found"):
+        return f"{what} was {note}."
+    return ""
 
 
 def simulation_assumptions(settings: Mapping[str, Any]) -> str:
