@@ -43,7 +43,8 @@ ADDED_SETTINGS = (
     "risk_adjusted",
     "target_protection",
 )
-ADDED_SHEETS = (schema.COUNTRIES.name, schema.CASH_FLOWS.name, schema.SCENARIOS.name)
+ADDED_SHEETS = (schema.COUNTRIES.name, schema.CASH_FLOWS.name, schema.SCENARIOS.name,
+                schema.BUDGET_LEVELS.name)
 # Columns added to sheets of contract v1 (version 2): sheet name -> field names.
 ADDED_COLUMNS = {
     schema.PROJECTS.name: ("loss_probability", "delay_probability", "max_delay_years",
@@ -257,6 +258,18 @@ there; a look-alike spelling is read as the Projects one, with a warning; an unk
 error): in that scenario no project there may be funded (a must-fund one there is released for that
 scenario)."""
 
+BUDGET_LEVELS_NOTES = """\
+The priority plan has one portfolio per level, each within that level's budgets (every yearly
+budget and `total_budget_musd` times `budget_multiplier`, every other rule as for the plan), the
+funded sets nested (a project funded at a level is funded at every level with a larger multiplier;
+its start year may differ), maximizing the probability-weighted objective. A level at which no plan
+exists is reported as such, and the priority plan is made over the levels that have one (those
+levels count nothing in the expected objective). Its funding order ranks projects by the lowest
+level that funds them, ties by the objective each adds there (the level's objective less that of
+its plan without the project), then by `project_id`. The recommendation stays the best plan at the
+workbook's own budget. A sheet with no rows is no sheet. The probabilities must sum to 1 within
+1e-6; `level` and `budget_multiplier` must each differ from row to row."""
+
 SOURCES_SECTION = f"""\
 ## Sheet `{schema.SOURCES_SHEET}` (optional) *(addition)*
 
@@ -299,7 +312,8 @@ Text keys are compared after normalisation: Unicode NFKC, invisible format chara
 category Cf, such as the zero-width space U+200B) removed, no-break spaces turned into plain spaces,
 surrounding whitespace stripped, and case folded. Two spellings that normalise to the same key are
 one key:
-- Ids that must be unique (`project_id`, `mineral`, `scenario`, the `country` of a Countries row):
+- Ids that must be unique (`project_id`, `mineral`, `scenario`, `level`, the `country` of a
+  Countries row):
   two rows whose keys collide are an error naming both cells and both spellings (`GA-1` and `ga-1`
   are not two projects).
 - A reference (`requires`, the `mineral` of a project, the `project_id` of a CapexProfile or
@@ -365,6 +379,7 @@ SHEET_NOTES = {
     schema.COUNTRIES.name: COUNTRIES_NOTES,
     schema.CASH_FLOWS.name: CASH_FLOWS_NOTES,
     schema.SCENARIOS.name: SCENARIOS_NOTES,
+    schema.BUDGET_LEVELS.name: BUDGET_LEVELS_NOTES,
 }
 
 

@@ -154,6 +154,19 @@ class Scenario:
     lost_countries: tuple[str, ...] = ()  # no project in these countries may be funded
 
 
+@dataclass(frozen=True)
+class BudgetLevel:
+    """One row of the optional BudgetLevels sheet: a budget the decision may get, not yet known.
+
+    At the level, every yearly budget and the total budget are ``budget_multiplier`` times the
+    workbook's; ``probability`` (a fraction) is its chance; the levels' probabilities sum to 1.
+    """
+
+    level: str
+    budget_multiplier: float
+    probability: float
+
+
 def _frozen(d: Mapping) -> Mapping:
     return MappingProxyType(dict(d))
 
@@ -177,6 +190,8 @@ class Instance:
     scenarios: tuple[Scenario, ...] = ()
     # country (as spelt in Projects) -> Country, workbook order; a country without a row has none
     countries: Mapping[str, Country] = field(default_factory=dict)
+    # BudgetLevels rows, workbook order; empty when the sheet is absent or has no rows
+    budget_levels: tuple[BudgetLevel, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:

@@ -413,9 +413,30 @@ SCENARIOS = Sheet(
     ),
 )
 
+BUDGET_LEVELS = Sheet(
+    name="BudgetLevels",
+    required=False,
+    description="Optional (version 2). The budget is not known yet: each row is a budget the "
+                "decision may get, as a multiple of the Budget sheet and total_budget_musd, with "
+                "its probability. The results add a funding priority list: one portfolio per "
+                "level, nested, maximizing the probability-weighted objective. The "
+                "recommendation stays the best plan at the workbook's own budget.",
+    fields=(
+        Field("level", "text", "Name of the budget level ('cut', 'as planned').", "Level",
+              unique=True, key=True, width=16),
+        Field("budget_multiplier", "number", "At this level every yearly budget and "
+              "total_budget_musd are this times the workbook's (0.7: a 30% cut); each level has "
+              "its own.", "Budget multiplier", minimum=0.0, maximum=MULTIPLIER_LIMIT, guard=True,
+              unique=True, width=14),
+        Field("probability", "share", "Chance that the budget is at this level; the levels' "
+              "probabilities sum to 1.", "Probability", unit="%", minimum=0.0, maximum=1.0,
+              width=12),
+    ),
+)
+
 # The order here is the order of sheets in the template and the documentation.
 SHEETS: tuple[Sheet, ...] = (SETTINGS, MINERALS, PROJECTS, COUNTRIES, BUDGET, CAPEX_PROFILE,
-                             CASH_FLOWS, SCENARIOS)
+                             CASH_FLOWS, SCENARIOS, BUDGET_LEVELS)
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
 
 # Settings sheet columns (the contract's names).

@@ -7,6 +7,8 @@ from collections import Counter
 from .instance import Instance
 from .results import Result
 
+PRIORITY_NAMED = 10  # projects of the funding order the summary names
+
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
@@ -28,6 +30,10 @@ def instance_summary(instance: Instance) -> str:
         + (f", total cap {s.total_budget_musd:,.0f} $M" if s.total_budget_musd is not None else "")
         + (", with carry-over" if s.budget_carryover else "") + ".",
     ]
+    if instance.budget_levels:
+        lines.append("Budget levels: " + ", ".join(
+            f"{lv.level} x {lv.budget_multiplier:g} ({lv.probability:.0%})"
+            for lv in instance.budget_levels) + ".")
     rows = [[m.mineral, f"{m.us_demand_t:,.0f}", f"{m.china_share:.1%}",
              "-" if m.target_china_share is None else f"{m.target_china_share:.1%}"]
             for m in instance.minerals.values()]
@@ -60,6 +66,15 @@ def result_summary(result: Result) -> str:
     for name in inst.minerals:
         lines.append(f"  {name}: {ev.share_before[name][s.first_year]:.1%} -> "
                      f"{ev.share_after[name][year]:.1%}")
+    plan = result.analyses.priority
+    if plan is not None and plan.expected_objective is not None:
+        first = [e.project_id for e in plan.order[:PRIORITY_NAMED]]
+        more = " ..." if len(plan.order) > PRIORITY_NAMED else ""
+        proven = ("proven optimal" if plan.status == "optimal"
+                  else "not proven optimal: the time limit stopped the solver")
+        lines += ["", f"Funding priority over {len(plan.levels)} budget levels: expected "
+                      f"objective {plan.expected_objective:,.3f} {unit} ({proven}); funding "
+                      f"order {', '.join(first)}{more}."]
     return "\n".join(lines)
 
 

@@ -136,6 +136,11 @@ SHEET_HINTS = {
     schema.SCENARIOS.name: "Optional. Each named scenario is solved as a variant of this workbook "
     "and compared side by side with the base plan. Lost countries lists countries of the "
     "Projects sheet, separated by commas, where nothing may be funded in that scenario.",
+    schema.BUDGET_LEVELS.name: "Optional. Fill it when the budget is not known yet: one row per "
+    "budget the decision may get, as a multiple of the Budget sheet and Total budget (0.7 is a 30% "
+    "cut, 1 the budget as given), with its probability; the probabilities sum to 100%. The "
+    "results then add a funding priority list: which projects go first if the money is less. "
+    "Leave it empty otherwise.",
     schema.SOURCES_SHEET: "Optional sheet of your own: add a sheet named Sources with any headers "
     "in row 1 (source, figure, value, note ...) to record where the figures come from; it is "
     "carried into the decision memo as text.",
@@ -201,6 +206,8 @@ def instance_content(instance: Instance) -> WorkbookContent:
         schema.CAPEX_PROFILE.name: _capex_profile_rows(projects),
         schema.CASH_FLOWS.name: _cash_flow_rows(projects),
         schema.SCENARIOS.name: [_record(schema.SCENARIOS, sc) for sc in instance.scenarios],
+        schema.BUDGET_LEVELS.name: [_record(schema.BUDGET_LEVELS, level)
+                                    for level in instance.budget_levels],
     }
     sources: list[Sequence[str]] = []
     if instance.sources_header or instance.sources:

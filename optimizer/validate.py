@@ -3,7 +3,7 @@
 Every rule on a single field (kind, default, range, choices, uniqueness, friendly label) comes from
 :mod:`optimizer.schema`; this module only adds the rules that relate fields to each other (capex
 range, start window, the horizon, references between sheets, capex profiles, cash flows and the
-NPV computed from them, countries). Every problem is
+NPV computed from them, countries, the budget levels' probabilities). Every problem is
 collected, each naming the sheet and cell (``Projects!F12``) or row (``Projects row 12``), the value
 found and what is accepted; :func:`load_instance` raises one :class:`InputError` listing them all.
 
@@ -23,13 +23,13 @@ from typing import Any, Iterable
 from . import reader
 from .errors import InputError, Problem
 from .finance import npv_from_flows
-from .instance import (Country, Instance, Mineral, Project, Scenario, Settings, SourceRow,
-                       capex_at_basis)
+from .instance import (BudgetLevel, Country, Instance, Mineral, Project, Scenario, Settings,
+                       SourceRow, capex_at_basis)
 from .reader import CellError, RawCell, RawSheet, UncachedFormula, is_blank
-from .schema import (BUDGET, CAPEX_PROFILE, CASH_FLOWS, COUNTRIES, MINERALS, MONEY_LIMIT_MUSD,
-                     PROJECTS, SCENARIOS, SETTING_COLUMN, SETTINGS, SHEETS, SOURCES_SHEET,
-                     VALUE_COLUMN, Field, Sheet, clean, header_aliases, invisible_characters,
-                     is_invisible, key, normalize_header)
+from .schema import (BUDGET, BUDGET_LEVELS, CAPEX_PROFILE, CASH_FLOWS, COUNTRIES, MINERALS,
+                     MONEY_LIMIT_MUSD, PROJECTS, SCENARIOS, SETTING_COLUMN, SETTINGS, SHEETS,
+                     SOURCES_SHEET, VALUE_COLUMN, Field, Sheet, clean, header_aliases,
+                     invisible_characters, is_invisible, key, normalize_header)
 
 SHARE_TOLERANCE = 1e-6  # a project's capex shares may miss 1 by this much
 # npv_musd may differ from the NPV computed from CashFlows by max(0.5 $M, 1% of |npv_musd|)
@@ -155,6 +155,8 @@ def _build(path: Path, sha256: str, raw: dict[str, RawSheet], report: Report) ->
     countries = _resolve_countries(tables.get(COUNTRIES.name, []), known, report)
     scenarios = tables.get(SCENARIOS.name, [])
     _check_lost_countries(scenarios, known, report)
+    levels = tables.get(BUDGET_LEVELS.name, [])
+    _check_budget_levels(levels, report)
     sources_header, sources = _read_sources(raw.get(SOURCES_SHEET), report)
     if report.errors:
         return None
@@ -170,6 +172,7 @@ def _build(path: Path, sha256: str, raw: dict[str, RawSheet], report: Report) ->
         sources=sources,
         scenarios=tuple(_scenario(r) for r in scenarios),
         countries={r.values["country"]: Country(**r.values) for r in countries},
+        budget_levels=tuple(BudgetLevel(**r.values) for r in levels),
         warnings=tuple(str(w) for w in report.warnings),
     )
 
@@ -1268,6 +1271,22 @@ def _check_lost_countries(scenarios: list[Record], projects: list[Record] | None
             report.warn(r.where("lost_countries"), f"lost_countries lists a country twice "
                         f"({', '.join(resolved)}); each is counted once.")
         r.values["lost_countries"] = unique
+
+
+def _check_budget_levels(rows: list[Record], report: Report) -> None:
+    """The probabilities of the BudgetLevels rows sum to 1 (within SHARE_TOLERANCE). Each value's
+    own range and the uniqueness of level and budget_multiplier come from the schema; the sum is
+    checked only when every probability could be read (a share typed as 85 is reported alone)."""
+    if not rows or not all(r.ok("probability") for r in rows):
+        return
+    total = math.fsum(r.values["probability"] for r in rows)
+    if abs(total - 1.0) <= SHARE_TOLERANCE:
+        return
+    numbers = ", ".join(str(r.row) for r in rows)
+    cells = ", ".join(f"{r.where('probability')} {_fmt(r.values['probability'])}" for r in rows)
+    where = f"{rows[0].sheet} row{'s' if len(rows) > 1 else ''} {numbers}"
+    report.error(where, f"the probabilities of the budget levels sum to {_fmt(total)} ({cells}); "
+                        "they must sum to 1 (100%): correct them, or add the missing level.")
 
 
 # --------------------------------------------------------------------------------------------

@@ -122,8 +122,35 @@ def _fixture_cell(sheet: schema.Sheet, f: schema.Field, tmp_path: Path,
     """The fixture with field ``f`` set to ``value`` in its first record (or setting row)."""
     if sheet.key_value:
         return with_setting(tmp_path, f.name, value)
+    if sheet.name in ABSENT_FROM_FIXTURE:  # an optional sheet the fixture lacks: add a valid one
+        record = ABSENT_FROM_FIXTURE[sheet.name]
+        wb = openpyxl.load_workbook(FIXTURE)
+        ws = wb.create_sheet(sheet.name)
+        ws.append(list(record))
+        ws.append(list(record.values()))
+        path = tmp_path / "optional.xlsx"
+        wb.save(path)
+        where = f"{sheet.name}!{openpyxl.utils.get_column_letter(list(record).index(f.name) + 1)}2"
+        return edited_file(path, tmp_path, {where: value}), where
     where = cell(sheet.name, f.name, 2)
     return edited(tmp_path, {where: value}), where
+
+
+# Optional sheets good.xlsx does not have, with one valid record each.
+ABSENT_FROM_FIXTURE = {
+    "BudgetLevels": {"level": "as planned", "budget_multiplier": 1.0, "probability": 1.0},
+}
+
+
+def edited_file(source: Path, tmp_path: Path, edits: dict[str, object]) -> Path:
+    """A copy of ``source`` with cells changed."""
+    wb = openpyxl.load_workbook(source)
+    for where, value in edits.items():
+        sheet, ref = where.split("!")
+        wb[sheet][ref] = value
+    path = tmp_path / "case_optional.xlsx"
+    wb.save(path)
+    return path
 
 
 @pytest.mark.parametrize("sheet, f", _numeric_fields(),
