@@ -370,19 +370,25 @@ def chosen_point(result: Result, points: Sequence[dict] | None = None) -> int | 
 
 
 def frontier_figure(result: Result) -> Figure:
-    """NPV ($M, y axis) against China reliance removed (share-years, x axis) of the frontier
-    points of ``result.analyses["frontier"]``, numbered 1, 2, ... in the order of the analysis
-    (the memo's table uses the same numbers), joined by the staircase of the best traced NPV
-    for at least that much reliance removed; the chosen plan is marked with a red star."""
+    """NPV ($M, y axis) against the security measure the frontier was traced on (x axis: the
+    security value at the workbook's premiums, $M, for the weighted objective; China reliance
+    removed, share-years, otherwise; the axis title says which) of the frontier points of
+    ``result.analyses["frontier"]``, numbered 1, 2, ... in the order of the analysis (the memo's
+    table uses the same numbers), joined by the staircase of the best traced NPV for at least
+    that much security; the chosen plan is marked with a red star."""
+    from .analyses.frontier import SHARE_YEARS, measure_of
+
     points = frontier_points(result)
+    measure = measure_of(points, result.instance.settings.objective)
+    points = [p for p in points if isinstance(p.get(measure.key), (int, float))]
     fig = new_figure(WIDTH_IN, 3.6)
     ax = fig.add_subplot()
-    xs = [p["security_share_years"] for p in points]
+    xs = [p[measure.key] for p in points]
     ys = [p["npv_musd"] for p in points]
     handles = []
     if points:
-        # steps-pre: between two points, the best traced NPV with at least that much reliance
-        # removed is that of the point on the right
+        # steps-pre: between two points, the best traced NPV with at least that much security
+        # is that of the point on the right
         (stairs,) = ax.plot(xs, ys, drawstyle="steps-pre", color=FRONTIER_COLOUR, linewidth=1.0,
                             alpha=0.55, label="best NPV among the traced plans")
         (dots,) = ax.plot(xs, ys, "o", color=FRONTIER_COLOUR, ms=6, zorder=3,
@@ -393,18 +399,23 @@ def frontier_figure(result: Result) -> Figure:
             ax.annotate(str(i + 1), (x, y), xytext=(5, 4), textcoords="offset points",
                         fontsize=LABEL_PT, color=FRONTIER_COLOUR, fontweight="bold")
     ev = result.evaluation
-    (star,) = ax.plot([ev.security], [ev.npv_musd], "*", color=CHOSEN_COLOUR, ms=14, zorder=4,
+    own = ev.objective_value(measure.name)
+    (star,) = ax.plot([own], [ev.npv_musd], "*", color=CHOSEN_COLOUR, ms=14, zorder=4,
                       markeredgecolor="white", markeredgewidth=0.6, label="recommended plan")
     handles.append(star)
-    pad_axes(ax, [*xs, ev.security], [*ys, ev.npv_musd])
-    ax.set_xlabel("China reliance removed (share-years, discounted)", fontsize=LABEL_PT)
+    pad_axes(ax, [*xs, own], [*ys, ev.npv_musd])
+    ax.set_xlabel(mathtext_safe(measure.axis), fontsize=LABEL_PT)
     ax.set_ylabel(mathtext_safe("Portfolio NPV ($M, discounted)"), fontsize=LABEL_PT)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+    if measure is SHARE_YEARS:
+        ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.tick_params(labelsize=LABEL_PT)
     ax.grid(color="#e5e5e5", linewidth=0.6)
     ax.set_axisbelow(True)
-    ax.set_title("Trade-off: NPV against China reliance removed", fontsize=TITLE_PT, loc="left")
+    ax.set_title(mathtext_safe(f"Trade-off: NPV against {measure.words}"), fontsize=TITLE_PT,
+                 loc="left")
     if not points:
         ax.text(0.5, 0.5, "No frontier point", transform=ax.transAxes, ha="center",
                 va="center", fontsize=TITLE_PT)

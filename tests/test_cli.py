@@ -111,7 +111,7 @@ def test_simulate_and_frontier_commands(tmp_path):
     wb = small_workbook(tmp_path)
     out = tmp_path / "out"
     r = run("frontier", str(wb), "--out", str(out), "--points", "3", "--no-sensitivity",
-            "--alternatives", "1", "--workers", "1")
+            "--alternatives", "1", "--ladder", "--workers", "1")
     assert r.returncode == 0, r.stderr
     doc = json.loads((out / "results.json").read_text())
     assert doc["frontier"] and doc["budget_ladder"]

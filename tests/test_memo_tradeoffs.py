@@ -167,7 +167,9 @@ def test_a_companion_alone_still_gets_its_section(result):
 
 
 def test_registry_keeps_one_entry_per_section():
-    assert [o.section_key for o in OPTIONAL_SECTIONS] == ["proposal"] + KEYS  # no proposal here
+    # proposal, priority and futures need inputs or flags this result does not have
+    keys = [o.section_key for o in OPTIONAL_SECTIONS]
+    assert keys == ["proposal", "priority"] + KEYS[:4] + ["futures"] + KEYS[4:]
     assert all(o.build is not None for o in OPTIONAL_SECTIONS)
     robust = next(o for o in OPTIONAL_SECTIONS if o.key == "robust")
     assert "capital cost" in robust.intro and "price" not in robust.intro.replace(
@@ -181,12 +183,13 @@ def test_registry_keeps_one_entry_per_section():
 def test_frontier_table_matches_the_json(doc, js, result):
     sec = section(doc, "tradeoffs")
     table = tables(sec)[0]
-    assert table.header == ("Point", "Reliance removed (share-years)", "NPV $M", "Capex $M",
+    # the fixture's objective is weighted: NPV against the security value ($M)
+    assert table.header == ("Point", "Security value $M", "NPV $M", "Capex $M",
                             "Funded", "Added", "Dropped")
     assert len(table.rows) == len(js["frontier"])
     for i, (row, p) in enumerate(zip(table.rows, js["frontier"])):
         assert row[0] == str(i + 1)
-        assert row[1] == sy(p["security_share_years"])
+        assert row[1] == amount(p["security_premium_musd"])
         assert row[2] == amount(p["npv_musd"])
         assert row[3] == amount(p["total_capex_musd"])
         assert row[4] == str(p["funded_count"])
@@ -197,8 +200,9 @@ def test_frontier_table_matches_the_json(doc, js, result):
             assert row[6] == (p["dropped"] or "none")
     chosen = [i for i, p in enumerate(js["frontier"])
               if abs(p["npv_musd"] - js["npv_musd"]) < 1e-6
-              and abs(p["security_share_years"] - js["security_share_years"]) < 1e-7]
+              and abs(p["security_premium_musd"] - js["security_premium_musd"]) < 1e-6]
     assert table.emphasis == frozenset(chosen)
+    assert [i for i, p in enumerate(js["frontier"]) if p["recommended"]] == chosen
     assert chosen and f"The recommended plan is point {chosen[0] + 1}" in text_of(sec)
     first = js["frontier"][0]["funded"].split(", ")
     assert f"Point 1 funds {', '.join(first[:-1])} and {first[-1]}." in text_of(sec)
@@ -209,21 +213,24 @@ def test_frontier_sentence_says_what_moving_along_trades(doc, js):
     first, last = js["frontier"][0], js["frontier"][-1]
     n = len(js["frontier"])
     lost = first["npv_musd"] - last["npv_musd"]
-    gained = last["security_share_years"] - first["security_share_years"]
+    gained = last["security_premium_musd"] - first["security_premium_musd"]
     assert (f"from point 1 (highest NPV, {money(first['npv_musd'])}, "
-            f"{sy(first['security_share_years'])} share-years) to point {n}") in text
-    assert (f"NPV falls by {money(lost)} while reliance removed rises by {sy(gained)} "
-            f"share-years, {money(lost / gained)} of NPV per share-year on average") in text
+            f"{money(first['security_premium_musd'])} of security value) to point {n}") in text
+    assert (f"NPV falls by {money(lost)} while security value rises by {money(gained)}, "
+            f"${lost / gained:,.2f} of NPV per $1 of security value on average") in text
 
 
 def test_frontier_chosen_plan_off_the_traced_points(result):
     frontier = [dict(p) for p in result.analyses.tables()["frontier"]]
     for p in frontier:
         p["npv_musd"] += 10.0  # every point now beats the plan on NPV
+        p["recommended"] = False
     off = dataclasses.replace(result, analyses=read_analyses({"frontier": frontier}))
     assert charts.chosen_point(off) is None
     sec = section(build_document(off, run_time=RUN_TIME), "tradeoffs")
-    assert "is not one of the traced points; point 1 has at least as much of both" in \
+    k = next(i for i, p in enumerate(frontier)
+             if p["security_premium_musd"] >= result.evaluation.premium_musd - 1e-9)
+    assert f"is not one of the traced points; point {k + 1} has at least as much of both" in \
         text_of(sec)
     assert tables(sec)[0].emphasis == frozenset()
 
@@ -464,13 +471,14 @@ def test_charts_are_figures_with_labelled_axes(result, draw):
 
 def test_frontier_chart_plots_the_points_and_the_chosen_plan(result, js):
     ax = charts.frontier_figure(result).axes[0]
-    assert "share-years" in ax.get_xlabel() and "NPV" in ax.get_ylabel()
+    assert "ecurity value" in ax.get_xlabel() and "$M" in ax.get_xlabel()
+    assert "NPV" in ax.get_ylabel()
     dots = next(line for line in ax.lines if line.get_marker() == "o")
-    assert list(dots.get_xdata()) == pytest.approx([p["security_share_years"]
+    assert list(dots.get_xdata()) == pytest.approx([p["security_premium_musd"]
                                                     for p in js["frontier"]])
     assert list(dots.get_ydata()) == pytest.approx([p["npv_musd"] for p in js["frontier"]])
     star = next(line for line in ax.lines if line.get_marker() == "*")
-    assert list(star.get_xdata()) == pytest.approx([js["security_share_years"]])
+    assert list(star.get_xdata()) == pytest.approx([js["security_premium_musd"]])
     assert list(star.get_ydata()) == pytest.approx([js["npv_musd"]])
     labels = [t.get_text() for t in ax.texts]
     assert labels == [str(i + 1) for i in range(len(js["frontier"]))]
@@ -612,8 +620,9 @@ def test_frontier_chosen_plan_between_two_points(result):
     frontier = [dict(p) for p in result.analyses.tables()["frontier"]]
     ev = result.evaluation
     for i, p in enumerate(frontier):  # shift the points: the plan now lies between 1 and 2
-        p["security_share_years"] = ev.security + (i - 0.5) * 0.1
+        p["security_premium_musd"] = ev.premium_musd + (i - 0.5) * 0.1
         p["npv_musd"] = ev.npv_musd + 1.0 - 3.0 * i
+        p["recommended"] = False
     off = dataclasses.replace(result, analyses=read_analyses({"frontier": frontier}))
     text = text_of(section(build_document(off, run_time=RUN_TIME), "tradeoffs"))
     assert ("no traced point beats it on both counts: it lies between points 1 and 2" in text)

@@ -1,36 +1,121 @@
-"""Trade-offs: the NPV / China-reliance frontier and the budget ladder.
+"""Trade-offs: the NPV / security frontier in the objective's terms, and the budget ladder.
 
-Frontier (epsilon-constraint). Let NPV and SEC (China reliance removed, share-years) be the two
-criteria. First the two extremes: the plan of highest SEC (then highest NPV among those) and the
-plan of highest NPV (then highest SEC). Between SEC at the highest-NPV plan and the highest SEC, N
-evenly spaced bounds eps_i give N problems: maximize NPV subject to SEC >= eps_i, then, to avoid
-weakly dominated points, maximize SEC subject to NPV >= the NPV just found. Every point is a real
-portfolio, verified like any plan. Duplicate and dominated points are removed.
+Frontier (epsilon-constraint). The two criteria are NPV ($M, discounted) and the security measure
+the workbook's objective counts (:func:`measure_for`): for ``weighted`` the security value, the
+displaced China-dependent tonnes at the workbook's premiums ($M, discounted: the objective is NPV
+plus this); for ``npv`` and ``security`` the China reliance removed (share-years). Call the
+measure SEC. The two ends are the plan of highest NPV (then highest SEC) and the plan of highest
+SEC (then highest NPV). Between the SEC of those two, evenly spaced bounds eps_i give problems:
+maximize NPV subject to SEC >= eps_i, then, so that no point is weakly dominated, maximize SEC
+subject to NPV >= the NPV just found (less a relative 1e-7): a lexicographic second stage. For
+the security value the second stage maximizes NPV + SEC instead (at both ends too): within the
+tie it is SEC up to 1e-7, any plan with more of both would score higher, and HiGHS proves it
+sooner. Every point is a real portfolio, verified like any plan; duplicate and dominated points
+are removed.
+
+The recommended plan lies on this frontier: a weighted optimum maximizes NPV + SEC, so no plan has
+more of both; an npv (security) optimum with its ties broken on the other criterion
+(``solve(tie_break=True)``) is the frontier's end of highest NPV (SEC). Given the recommended
+plan, :func:`trace_frontier` uses it: as that end, or (weighted) as the point of the bound nearest
+its SEC, which saves those solves; and its objective's proven bound, which holds for every plan,
+is added to every frontier problem as a row (objective <= bound), which tightens their relaxation.
 
 Budget ladder: the workbook's objective optimized at a list of total budgets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 from ..instance import Instance
-from ..model import add_floor, build_model, npv_terms, security_terms, set_objective_to
-from ..resolve import (Outcome, Parallel, SolveOptions, resolve, resolve_model, run_parallel,
-                       summary_row)
+from ..model import add_floor, build_model, objective_terms, set_objective_to
+from ..resolve import (Outcome, Parallel, SolveOptions, outcome_of, resolve, resolve_model,
+                       run_parallel, summary_row)
 from ..results import Result
+from ..solve import break_tie
 
-TOL = 1e-7
+TOL = 1e-6  # relative: points closer than this on a criterion are equal on it
+BOUND_MARGIN = 1e-6  # relative slack on the recommended plan's bound before it becomes a row
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A security criterion of the frontier: ``name`` as an objective (``security`` or
+    ``premium``), the point rows' column ``key`` and floor column ``floor_key``, and words."""
+
+    name: str
+    key: str
+    floor_key: str
+    words: str  # "China reliance removed"
+    short: str  # "reliance removed", in sentences that already said what it is
+    unit: str  # "share-years" or "$M"
+    label: str  # written in each point row ("measure"): which criterion the frontier traded
+
+    @property
+    def axis(self) -> str:
+        """The chart's axis title."""
+        return f"{self.words[0].upper()}{self.words[1:]} ({self.unit}, discounted)"
+
+
+SHARE_YEARS = Measure("security", "security_share_years", "security_floor",
+                      "China reliance removed", "reliance removed", "share-years",
+                      "China reliance removed, share-years (discounted)")
+SECURITY_VALUE = Measure("premium", "security_premium_musd", "security_premium_floor_musd",
+                         "security value at the workbook's premiums", "security value", "$M",
+                         "security value at the workbook's premiums, $M (discounted)")
+MEASURES = (SHARE_YEARS, SECURITY_VALUE)
+
+
+def measure_for(objective: str) -> Measure:
+    """The security criterion of the frontier in the objective's terms: the security value ($M)
+    for ``weighted`` (NPV plus that value), share-years for ``npv`` and ``security``."""
+    return SECURITY_VALUE if objective == "weighted" else SHARE_YEARS
+
+
+def measure_of(rows: Sequence[Mapping[str, Any]], objective: str | None = None) -> Measure:
+    """The criterion frontier ``rows`` were traced on (their ``measure``); without rows that say,
+    the one of ``objective``, else share-years (the only one before the weighted frontier)."""
+    for r in rows:
+        for m in MEASURES:
+            if isinstance(r, Mapping) and r.get("measure") == m.label:
+                return m
+    return measure_for(objective) if objective and not rows else SHARE_YEARS
 
 
 @dataclass(frozen=True)
 class Frontier:
-    """The non-dominated NPV / security points, ordered by security, with the projects added and
-    dropped between neighbours; ``note`` says which bounds gave no plan (a time limit)."""
+    """The non-dominated NPV / security points, ordered by the security measure, with the
+    projects added and dropped between neighbours; ``note`` says which bounds gave no plan (a
+    time limit). Each row says its ``measure`` and whether it is the ``recommended`` plan."""
 
     points: tuple[Mapping[str, Any], ...]
     note: str = ""
+    # (what was solved, seconds) of each solve of this run; not a table: never written
+    timings: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+
+    @property
+    def measure(self) -> Measure:
+        return measure_of(self.points)
+
+    def summary_lines(self) -> list[str]:
+        """The points and the solve times, for the command line."""
+        m = self.measure
+        unit = (lambda v: f"{v:,.3f} share-years removed") if m is SHARE_YEARS else \
+            (lambda v: f"security value {money(v)}")
+        out = [f"Frontier: {len(self.points)} non-dominated points, NPV against {m.label}:"]
+        for i, p in enumerate(self.points, start=1):
+            star = "  (recommended plan)" if p.get("recommended") else ""
+            out.append(f"  {i:>2}. NPV {money(p['npv_musd'])}, {unit(p[m.key])}, "
+                       f"{p.get('funded_count')} funded{star}")
+        if self.timings:
+            total = sum(s for _, s in self.timings)
+            out.append(f"Frontier solves ({len(self.timings)}, {total:,.1f} s in all): "
+                       + "; ".join(f"{what} {s:.1f} s" for what, s in self.timings))
+        if self.note:
+            out.append(self.note)
+        return out
 
     def tables(self) -> dict[str, Any]:
         out: dict[str, Any] = {"frontier": [dict(p) for p in self.points]}
@@ -50,45 +135,81 @@ class BudgetLadder:
 
 
 def lexicographic(instance: Instance, first: str, second: str, floor: float | None,
-                  options: SolveOptions = SolveOptions()) -> Outcome:
-    """Maximize ``first`` (npv or security) subject to security >= floor (when given), then
-    ``second`` with ``first`` held at its optimum. No plan when the floor cannot be reached (or
-    the first stage stopped at its time limit without one)."""
-    terms = {"npv": npv_terms, "security": security_terms}
+                  options: SolveOptions = SolveOptions(), floor_on: str = "security",
+                  cut: tuple[str, float] | None = None) -> Outcome:
+    """Maximize ``first`` (an objective name: npv, security, premium, weighted) subject to
+    ``floor_on`` >=
+    ``floor`` (when given), then ``second`` with ``first`` held at its optimum
+    (:func:`optimizer.solve.break_tie`). ``cut`` (objective, bound): a row objective <= bound
+    that every plan satisfies. No plan when the floor cannot be reached (or the first stage
+    stopped at its time limit without one); the second stage keeps the first's plan when it
+    finds nothing better."""
     m = build_model(instance)
     if floor is not None:
-        add_floor(m, security_terms(m), floor, "eps")
-    set_objective_to(m, terms[first](m))
+        add_floor(m, objective_terms(m, floor_on), floor, "eps")
+    if cut is not None:
+        name, bound = cut
+        add_floor(m, [(v, -c) for v, c in objective_terms(m, name)], -bound, "bound")
+    set_objective_to(m, objective_terms(m, first))
     stage1 = resolve_model(m, options, objective=first)
     if stage1.result is None:
         return stage1
-    best = stage1.result.evaluation.objective_value(first)
-    add_floor(m, terms[first](m), best - TOL * max(1.0, abs(best)), "lex")
-    set_objective_to(m, terms[second](m))
-    stage2 = resolve_model(m, options, objective=second)
-    return stage2 if stage2.result is not None else stage1  # on the edge: keep the first plan
+    return outcome_of(lambda: break_tie(m, stage1.result, first, second, **options.kwargs()))
 
 
-def _point(result: Result, bound: float | None) -> dict:
+def money(value: float) -> str:
+    """$M in a line of text: -50.9 -> "-$50.9M"."""
+    return f"{'-' if value < 0 else ''}${abs(value):,.1f}M"
+
+
+def timed_lexicographic(*args: Any) -> tuple[Outcome, float]:
+    """:func:`lexicographic` and its wall time (seconds: build, both stages, verification)."""
+    t0 = time.perf_counter()
+    out = lexicographic(*args)
+    return out, time.perf_counter() - t0
+
+
+def value_of(result: Result, measure: Measure) -> float:
+    return result.evaluation.objective_value(measure.name)
+
+
+def _point(result: Result, measure: Measure, bound: float | None,
+           recommended: bool = False) -> dict:
     ev = result.evaluation
-    return {"security_floor": bound, "npv_musd": ev.npv_musd, "security_share_years": ev.security,
-            "total_capex_musd": ev.total_capex, "funded_count": len(result.starts),
-            "status": result.info.status, "funded": sorted(result.starts)}
+    row: dict[str, Any] = {measure.floor_key: bound, "npv_musd": ev.npv_musd}
+    if measure is SECURITY_VALUE:
+        row["security_premium_musd"] = ev.premium_musd
+    row.update({"security_share_years": ev.security, "objective_value": result.objective_value,
+                "total_capex_musd": ev.total_capex, "funded_count": len(result.starts),
+                "status": result.info.status, "recommended": recommended,
+                "measure": measure.label, "funded": sorted(result.starts)})
+    return row
 
 
-def nondominated(points: list[dict]) -> list[dict]:
-    """Drop duplicates (same funded set or same criteria) and dominated points; sort by security."""
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOL * max(1.0, abs(a), abs(b))
+
+
+def dominates(q: Mapping[str, Any], p: Mapping[str, Any], key: str) -> bool:
+    """``q`` has at least as much NPV and ``key`` as ``p`` and more of one (beyond :data:`TOL`)."""
+    pairs = [(q["npv_musd"], p["npv_musd"]), (q[key], p[key])]
+    return (all(a >= b or _close(a, b) for a, b in pairs)
+            and any(a > b and not _close(a, b) for a, b in pairs))
+
+
+def nondominated(points: list[dict], key: str = "security_share_years") -> list[dict]:
+    """Drop dominated points and duplicates (the same NPV and ``key``; the recommended plan's row
+    is the one kept); sort by ``key``."""
     kept: list[dict] = []
-    for p in sorted(points, key=lambda q: (q["security_share_years"], q["npv_musd"])):
-        dominated = any(
-            q["npv_musd"] >= p["npv_musd"] - 1e-6 and q["security_share_years"] >= p["security_share_years"] - 1e-9
-            and (q["npv_musd"] > p["npv_musd"] + 1e-6 or q["security_share_years"] > p["security_share_years"] + 1e-9)
-            for q in points)
-        duplicate = any(abs(q["npv_musd"] - p["npv_musd"]) <= 1e-6 and
-                        abs(q["security_share_years"] - p["security_share_years"]) <= 1e-9
-                        for q in kept)
-        if not dominated and not duplicate:
+    for p in sorted(points, key=lambda q: (q[key], q["npv_musd"])):
+        if any(dominates(q, p, key) for q in points):
+            continue
+        same = next((i for i, q in enumerate(kept) if _close(q["npv_musd"], p["npv_musd"])
+                     and _close(q[key], p[key])), None)
+        if same is None:
             kept.append(p)
+        elif p.get("recommended") and not kept[same].get("recommended"):
+            kept[same] = p
     return kept
 
 
@@ -109,29 +230,77 @@ def with_changes(points: list[dict]) -> list[dict]:
     return out
 
 
+def bound_cut(recommended: Result | None) -> tuple[str, float] | None:
+    """(objective, bound): the recommended plan's proven bound on its objective, with a relative
+    margin of :data:`BOUND_MARGIN`; no plan of the instance scores above it. None without a bound
+    (CBC reports none)."""
+    if recommended is None or recommended.info.best_bound is None:
+        return None
+    bound = recommended.info.best_bound
+    return (recommended.instance.settings.objective,
+            bound + BOUND_MARGIN * max(1.0, abs(bound)))
+
+
 def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions = SolveOptions(),
-                   parallel: Parallel = Parallel()) -> Frontier:
-    """The non-dominated NPV / security points, ordered by security, with the changes between
-    neighbours. ``points`` evenly spaced security bounds (at least 2) including both extremes."""
-    points = max(2, points)
-    top = lexicographic(instance, "security", "npv", None, options)
-    rich = lexicographic(instance, "npv", "security", None, options)
-    if top.result is None or rich.result is None:
-        failed = top if top.result is None else rich
-        return Frontier((), f"No frontier: an extreme plan gave no plan ({failed.message}).")
-    lo, hi = rich.result.evaluation.security, top.result.evaluation.security
-    bounds = [lo + (hi - lo) * i / (points - 1) for i in range(1, points - 1)]
-    tasks = [(instance, "npv", "security", b, options) for b in bounds]
-    inner = run_parallel(lexicographic, tasks, parallel, label="frontier")
-    found = [_point(rich.result, lo)]
-    found += [_point(o.result, b) for o, b in zip(inner, bounds) if o.result is not None]
-    found.append(_point(top.result, hi))
+                   parallel: Parallel = Parallel(), recommended: Result | None = None) -> Frontier:
+    """The non-dominated NPV / security points in the objective's terms (:func:`measure_for`),
+    ordered by the security measure, with the changes between neighbours: ``points`` evenly
+    spaced bounds (at least 2) including both ends.
+
+    ``recommended``: the workbook objective's plan of ``instance`` (with its ties broken,
+    ``solve(tie_break=True)``). It is one of the points: with the npv (security) objective and a
+    proven optimum it is the end of highest NPV (security), not solved again; with weighted it
+    takes the place of the inner bound nearest its security value. Its bound becomes a row of
+    every frontier problem (:func:`bound_cut`)."""
+    objective = instance.settings.objective
+    measure = measure_for(objective)
+    n = max(2, points)
+    cut = bound_cut(recommended)
+    # second stages: the security value's is NPV + security value (the weighted objective):
+    # within the tie it orders plans as the lexicographic stage does, and HiGHS proves it sooner
+    tie = {"rich": "weighted" if measure is SECURITY_VALUE else measure.name,
+           "top": "weighted" if measure is SECURITY_VALUE else "npv"}
+    spec = {"rich": ("npv", tie["rich"]), "top": (measure.name, tie["top"])}
+    ends: dict[str, Outcome] = {}
+    reuse = {"npv": "rich", "security": "top"}.get(objective)
+    if recommended is not None and reuse and recommended.info.status == "optimal":
+        ends[reuse] = Outcome(recommended.info.status, result=recommended)
+    todo = [k for k in spec if k not in ends]
+    solved = run_parallel(timed_lexicographic, [(instance, *spec[k], None, options, measure.name,
+                                                 cut) for k in todo], parallel,
+                          label="frontier ends")
+    ends.update((k, out) for k, (out, _) in zip(todo, solved))
+    names = {"rich": "end of highest NPV", "top": f"end of highest {measure.short}"}
+    timings = [(names[k], seconds) for k, (_, seconds) in zip(todo, solved)]
+    rich, top = ends["rich"].result, ends["top"].result
+    if rich is None or top is None:
+        failed = ends["rich"] if rich is None else ends["top"]
+        return Frontier((), f"No frontier: an extreme plan gave no plan ({failed.message}).",
+                        tuple(timings))
+    lo, hi = value_of(rich, measure), value_of(top, measure)
+    bounds = [lo + (hi - lo) * i / (n - 1) for i in range(1, n - 1)]
+    if _close(lo, hi):  # one plan has the most of both: nothing lies between the ends
+        bounds = []
+    found = [_point(rich, measure, lo, rich is recommended),
+             _point(top, measure, hi, top is recommended)]
+    if recommended is not None and reuse is None:  # weighted: the point of the nearest bound
+        own = value_of(recommended, measure)
+        found.append(_point(recommended, measure, own, True))
+        if bounds and lo < own < hi:
+            bounds.remove(min(bounds, key=lambda b: abs(b - own)))
+    elif recommended is not None and recommended.info.status != "optimal":
+        found.append(_point(recommended, measure, None, True))  # not proven: not an end
+    tasks = [(instance, "npv", tie["rich"], b, options, measure.name, cut) for b in bounds]
+    timed = run_parallel(timed_lexicographic, tasks, parallel, label="frontier")
+    inner = [out for out, _ in timed]
+    timings += [(f"bound {b:,.4g}", seconds) for b, (_, seconds) in zip(bounds, timed)]
+    found += [_point(o.result, measure, b) for o, b in zip(inner, bounds) if o.result is not None]
     stopped = [o for o in inner if o.status == "no_plan"]
     note = ""
     if stopped:
         note = (f"{len(stopped)} of {len(bounds)} inner frontier bounds gave no plan within the "
                 f"time limit ({stopped[0].message}); they are not drawn.")
-    return Frontier(tuple(with_changes(nondominated(found))), note)
+    return Frontier(tuple(with_changes(nondominated(found, measure.key))), note, tuple(timings))
 
 
 def _ladder_point(instance: Instance, total: float, options: SolveOptions) -> dict:

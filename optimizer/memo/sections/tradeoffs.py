@@ -7,6 +7,7 @@ from typing import Any, Mapping, Sequence
 
 from .. import text as fmt
 from ... import charts
+from ...analyses.frontier import SECURITY_VALUE, SHARE_YEARS, Measure, measure_of
 from ...results import Result
 from ...tables import objective_unit, OBJECTIVE_WORDS
 from ..context import figure, ids_cell, MemoContext, number, rows_of
@@ -28,40 +29,37 @@ def tradeoffs(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
 
 
 def frontier_blocks(ctx: MemoContext) -> list[Block]:
-    """What moving along the frontier trades, the chart, and the points with the projects that
-    change between neighbours. Points are numbered as in the chart
-    (:func:`optimizer.charts.frontier_points`)."""
+    """What the frontier is (in the objective's terms) and what moving along it trades, the
+    chart, and the points with the projects that change between neighbours. Points are numbered
+    as in the chart (:func:`optimizer.charts.frontier_points`)."""
     result = ctx.result
     points = charts.frontier_points(result)
-    chosen = charts.chosen_point(result, points)
-    blocks: list[Block] = [Paragraph(
-        "Each point is a portfolio that no other plan beats on both portfolio NPV and China "
-        "reliance removed, found by maximizing NPV under rising floors on reliance removed. "
-        "Reliance removed is counted in share-years: one share-year is a mineral's whole US "
-        "demand freed from China for one year (weighted and discounted).")]
+    measure = measure_of(points, result.instance.settings.objective)
+    points = [p for p in points if number(p.get(measure.key)) is not None]
+    chosen = recommended_point(result, points)
+    blocks: list[Block] = [Paragraph(frontier_intro(result, measure, chosen is not None))]
     if not points:
         blocks.append(Paragraph("The frontier analysis found no point."))
         return blocks
     blocks.append(Paragraph(" ".join(frontier_sentences(result, points, chosen))))
-    blocks += figure(ctx, "frontier", "NPV against China reliance removed for each frontier "
-                     "point (numbered as in the table); the red star is the recommended plan",
-                     "Scatter chart of the NPV / China-reliance frontier")
+    blocks += figure(ctx, "frontier", f"NPV against {measure.words} for each frontier point "
+                     "(numbered as in the table); the red star is the recommended plan",
+                     f"Scatter chart of the frontier: NPV against {measure.words}")
     rows, same = [], []
     for i, p in enumerate(points):
         added, dropped = p.get("added"), p.get("dropped")
         if i > 0 and not added and not dropped:
             same.append(i + 1)
-        rows.append((str(i + 1), fmt.share_years(p["security_share_years"]),
+        rows.append((str(i + 1), measure_cell(measure, p[measure.key]),
                      fmt.amount(p["npv_musd"]), fmt.amount(number(p.get("total_capex_musd"))),
                      fmt.cell_text("funded_count", p.get("funded_count")),
                      fmt.MISSING if i == 0 else ids_cell(added, "none"),
                      fmt.MISSING if i == 0 else ids_cell(dropped, "none")))
-    caption = "Frontier points, by China reliance removed; added and dropped against the point " \
-              "above"
+    caption = f"Frontier points, by {measure.words}; added and dropped against the point above"
     if chosen is not None:
         caption += "; the recommended plan is highlighted"
     blocks.append(Table(
-        header=("Point", "Reliance removed (share-years)", "NPV $M", "Capex $M", "Funded",
+        header=("Point", measure_header(measure), "NPV $M", "Capex $M", "Funded",
                 "Added", "Dropped"),
         rows=tuple(rows), align=("right",) * 5 + ("left", "left"), caption=caption,
         emphasis=frozenset({chosen}) if chosen is not None else frozenset()))
@@ -77,49 +75,110 @@ def frontier_blocks(ctx: MemoContext) -> list[Block]:
     return blocks
 
 
+def frontier_intro(result: Result, measure: Measure, on_frontier: bool) -> str:
+    """What a point is, in the terms of the workbook's objective, and (``on_frontier``) why the
+    recommended plan is one of the points."""
+    objective = result.instance.settings.objective
+    how = (f"found by maximizing NPV under rising floors on {measure.short}, then the most "
+           f"{measure.short} at that NPV.")
+    if measure is SECURITY_VALUE:
+        return ("The workbook's objective adds two terms: portfolio NPV and the security value "
+                "of the plan, which counts each China-dependent tonne it displaces at the "
+                "premium the Minerals sheet puts on it (security_premium_usd_per_t), "
+                "discounted, in $M. The frontier trades these two terms. Each point is a "
+                "portfolio that no other plan beats on both NPV and security value, " + how +
+                (" The recommended plan maximizes their sum, so no plan has more of both: it "
+                 "lies on this frontier." if on_frontier else ""))
+    text = ("Each point is a portfolio that no other plan beats on both portfolio NPV and "
+            "China reliance removed, " + how + " Reliance removed is counted in share-years: one "
+            "share-year is a mineral's whole US demand freed from China for one year (weighted "
+            "and discounted).")
+    if objective == "npv" and on_frontier:
+        text += (" The workbook's objective is NPV, and among the plans of highest NPV the "
+                 "recommended one removes the most reliance: it is the frontier's point of "
+                 "highest NPV.")
+    elif objective == "security" and on_frontier:
+        text += (" The workbook's objective is reliance removed, and among the plans that remove "
+                 "the most the recommended one has the highest NPV: it is the frontier's point "
+                 "of most reliance removed.")
+    return text
+
+
+def measure_header(measure: Measure) -> str:
+    return ("Reliance removed (share-years)" if measure is SHARE_YEARS
+            else "Security value $M")
+
+
+def measure_cell(measure: Measure, value: float | None) -> str:
+    return fmt.share_years(value) if measure is SHARE_YEARS else fmt.amount(value)
+
+
+def measure_text(measure: Measure, value: float | None) -> str:
+    """A value of the measure in a sentence: "1.234 share-years" or "$1,234.5M of security
+    value"."""
+    if measure is SHARE_YEARS:
+        return f"{fmt.share_years(value)} share-years"
+    return f"{fmt.money(value)} of security value"
+
+
+def recommended_point(result: Result, points: Sequence[Mapping[str, Any]]) -> int | None:
+    """The point marked as the recommended plan, else the one with its NPV and China reliance
+    removed (:func:`optimizer.charts.chosen_point`: frontiers written before the mark)."""
+    marked = [i for i, p in enumerate(points) if p.get("recommended") is True]
+    if marked:
+        return marked[0]
+    if any("recommended" in p for p in points):
+        return None
+    return charts.chosen_point(result, list(points))
+
+
 def frontier_sentences(result: Result, points: Sequence[Mapping[str, Any]],
                        chosen: int | None) -> list[str]:
     """What moving along the frontier trades, and where the recommended plan sits."""
     ev = result.evaluation
+    measure = measure_of(points, result.instance.settings.objective)
+    key = measure.key
     n = len(points)
     first, last = points[0], points[-1]
+    per = "per share-year" if measure is SHARE_YEARS else "per $1 of security value"
+
+    def price(npv: float, sec: float) -> str:
+        return fmt.money(npv / sec) if measure is SHARE_YEARS else f"${npv / sec:,.2f}"
+
     out = []
     if n == 1:
         out.append(f"There is a single point ({fmt.money(first['npv_musd'])}, "
-                   f"{fmt.share_years(first['security_share_years'])} share-years): the plan of "
-                   "highest NPV also removes the most China reliance, so there is nothing to "
-                   "trade.")
+                   f"{measure_text(measure, first[key])}): the plan of highest NPV also has the "
+                   f"most {measure.short}, so there is nothing to trade.")
     else:
         lost = first["npv_musd"] - last["npv_musd"]
-        gained = last["security_share_years"] - first["security_share_years"]
+        gained = last[key] - first[key]
+        words = measure.short
+        rise = (f"{fmt.share_years(gained)} share-years" if measure is SHARE_YEARS
+                else fmt.money(gained))
         out.append(
-            f"Moving along the frontier trades NPV for China reliance removed: from point 1 "
-            f"(highest NPV, {fmt.money(first['npv_musd'])}, "
-            f"{fmt.share_years(first['security_share_years'])} share-years) to point {n} (most "
-            f"reliance removed, {fmt.share_years(last['security_share_years'])} share-years, "
-            f"{fmt.money(last['npv_musd'])}), NPV falls by {fmt.money(lost)} while reliance "
-            f"removed rises by {fmt.share_years(gained)} share-years"
-            + (f", {fmt.money(lost / gained)} of NPV per share-year on average." if gained > 0
-               else "."))
+            f"Moving along the frontier trades NPV for {measure.short}: from point 1 (highest "
+            f"NPV, {fmt.money(first['npv_musd'])}, {measure_text(measure, first[key])}) to "
+            f"point {n} (most {words}, {measure_text(measure, last[key])}, "
+            f"{fmt.money(last['npv_musd'])}), NPV falls by {fmt.money(lost)} while {words} "
+            f"rises by {rise}"
+            + (f", {price(lost, gained)} of NPV {per} on average." if gained > 0 else "."))
         prices = [((points[i]["npv_musd"] - points[i + 1]["npv_musd"])
-                   / (points[i + 1]["security_share_years"] - points[i]["security_share_years"]),
-                   i) for i in range(n - 1)
-                  if points[i + 1]["security_share_years"] > points[i]["security_share_years"]]
+                   / (points[i + 1][key] - points[i][key]), i) for i in range(n - 1)
+                  if points[i + 1][key] > points[i][key]]
         if len(prices) >= 2:
             low, high = min(prices), max(prices)
-            out.append(f"Step by step the price ranges from {fmt.money(low[0])} per share-year "
-                       f"(point {low[1] + 1} to {low[1] + 2}) to {fmt.money(high[0])} "
+            out.append(f"Step by step the price ranges from {price(low[0], 1.0)} {per} "
+                       f"(point {low[1] + 1} to {low[1] + 2}) to {price(high[0], 1.0)} "
                        f"(point {high[1] + 1} to {high[1] + 2}).")
     if chosen is not None:
         out.append(f"The recommended plan is point {chosen + 1} (red star in the chart, "
                    "highlighted in the table).")
     else:
+        own = ev.objective_value(measure.name)
         better = [i for i, p in enumerate(points)
-                  if p["npv_musd"] >= ev.npv_musd - 1e-6
-                  and p["security_share_years"] >= ev.security - 1e-9]
-        between = [i for i in range(len(points) - 1)
-                   if points[i]["security_share_years"] < ev.security
-                   < points[i + 1]["security_share_years"]]
+                  if p["npv_musd"] >= ev.npv_musd - 1e-6 and p[key] >= own - 1e-9]
+        between = [i for i in range(len(points) - 1) if points[i][key] < own < points[i + 1][key]]
         if better:
             where = f"; point {better[0] + 1} has at least as much of both"
         elif between:
@@ -131,10 +190,11 @@ def frontier_sentences(result: Result, points: Sequence[Mapping[str, Any]],
             where = " and no traced point beats it on both counts"
         objective = result.instance.settings.objective
         out.append(f"The recommended plan ({fmt.money(ev.npv_musd)}, "
-                   f"{fmt.share_years(ev.security)} share-years; red star) is not one of the "
-                   f"traced points{where}. It maximizes the workbook's objective "
-                   f"({OBJECTIVE_WORDS.get(objective, objective)}), not either of these two "
-                   "criteria alone.")
+                   f"{measure_text(measure, own)}; red star) is not one of the traced "
+                   f"points{where}. It maximizes the workbook's objective "
+                   f"({OBJECTIVE_WORDS.get(objective, objective)})"
+                   + (", not either of these two criteria alone." if measure is SHARE_YEARS
+                      and objective == "weighted" else "."))
     return out
 
 
