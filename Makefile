@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(PY) bench/tradeoffs_bench.py
 	$(PY) bench/report_bench.py
 	$(PY) bench/risk_bench.py
+	$(PY) bench/diagnose_bench.py --quiet
+	$(PY) bench/futures_bench.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -114,12 +114,13 @@ def cash_flows(project: Project, settings: Settings, start: int, *,
         year = start + o
         if share and first <= year <= last:
             values[:, year - first] -= c * share * (year <= u)  # the capex of year u is spent
-    for j, amount in enumerate(ops):
-        if not amount:
-            continue
-        year = online + d + j
-        keep = (year < u) & (year >= first) & (year <= last)
-        np.add.at(values, (rows[keep], (year - first)[keep]), amount)
+    # Operating flow j lands in year online + d + j of each row: one cell per (row, j), so one
+    # np.add.at over all of them adds exactly what a loop over j would.
+    j = np.flatnonzero(ops)
+    year = online + d[:, None] + j[None, :]  # (n, flows)
+    keep = (year < u[:, None]) & (year >= first) & (year <= last)
+    np.add.at(values, (np.broadcast_to(rows[:, None], year.shape)[keep], (year - first)[keep]),
+              np.broadcast_to(ops[j], year.shape)[keep])
     return Flows(first, values)
 
 

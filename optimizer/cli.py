@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,11 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", parents=[_solve_options()],
                        help="solve a workbook and write results and the memo")
     p.add_argument("--frontier", type=int, default=0, metavar="N",
-                   help="also trace the NPV / China-reliance frontier with N points")
+                   help="also trace the NPV / security frontier with N points, and the "
+                        "budget ladder")
+    p.add_argument("--futures", type=_count, default=0, metavar="N",
+                   help="also re-optimize the plan in N sampled futures (capex, delays, losses)")
 
     p = sub.add_parser("frontier", parents=[_solve_options()],
-                       help="solve, then trace the NPV / China-reliance frontier and budget ladder")
+                       help="solve, then trace the NPV / security frontier only (added to an "
+                            "earlier run of the workbook, whose other analyses are kept)",
+                       description="Solves the workbook, then traces the NPV / security frontier "
+                                   "in the objective's terms. Nothing else runs unless asked: "
+                                   "--ladder adds the budget ladder, --alternatives and "
+                                   "--simulate their analyses; `solve` runs every analysis.")
     p.add_argument("--points", type=int, default=11, help="frontier points (default 11)")
+    p.add_argument("--ladder", action="store_true",
+                   help="also the budget ladder (the objective under 6 caps on total capital)")
+
+    p = sub.add_parser("futures", parents=[_solve_options()],
+                       help="solve, then re-optimize the plan in sampled futures only (added to "
+                            "an earlier run of the workbook, whose other analyses are kept)")
+    p.add_argument("--draws", type=_count, default=200,
+                   help="futures to sample (default 200; the standard error of a share is at "
+                        "most 0.5/sqrt(N))")
 
     p = sub.add_parser("simulate", help="Monte Carlo risk of the portfolio in a results folder")
     p.add_argument("folder", help="a folder written by solve (holds results.json)")
@@ -65,6 +83,11 @@ def _solve_options() -> argparse.ArgumentParser:
     p.add_argument("--solver", choices=("highs", "cbc"), help="override the Settings solver")
     p.add_argument("--time-limit", type=float, dest="time_limit", help="seconds, overrides Settings")
     p.add_argument("--mip-gap", type=float, dest="mip_gap", help="fraction, overrides Settings")
+    p.add_argument("--timings", action="store_true",
+                   help="print the seconds of each phase (solve, each analysis, each file)")
+    p.add_argument("--no-warm-start", action="store_false", dest="warm_start",
+                   help="start every re-solve from nothing instead of the base plan (the "
+                        "answers are the same within the gap; for comparison)")
     p.add_argument("--no-sensitivity", action="store_true",
                    help="skip the re-solves behind why-not and budget sensitivity (batch use)")
     p.add_argument("--workers", type=int, default=None,
@@ -73,7 +96,33 @@ def _solve_options() -> argparse.ArgumentParser:
                    help="Monte Carlo draws of capex and build delays for the chosen portfolio")
     p.add_argument("--alternatives", type=int, default=0, metavar="K",
                    help="find up to K near-optimal alternative portfolios")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", type=_scheduler_address,
+                   help="run the re-solves on this Dask scheduler's workers instead of this "
+                        "machine's cores (docs/cluster.md)")
+    p.add_argument("--connect-timeout", type=float, default=10.0, dest="connect_timeout",
+                   metavar="S", help="seconds to reach the scheduler (default 10)")
     return p
+
+
+def _scheduler_address(text: str) -> str:
+    """A Dask scheduler address, SCHEME://HOST:PORT (argparse type)."""
+    from .cluster import ClusterError, check_address
+
+    try:
+        return check_address(text)
+    except ClusterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; give 0 or more")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
             return cmd_template(args)
         if args.command == "evaluate":
             return cmd_evaluate(args)
-        if args.command in ("solve", "frontier"):
+        if args.command in ("solve", "frontier", "futures"):
             return cmd_solve(args)
         if args.command == "simulate":
             return cmd_simulate(args)
@@ -189,8 +238,19 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    """Solve (and analyse) on this machine's cores or, with --scheduler, on a Dask cluster,
+    connected before anything is written."""
+    from .cluster import executor_for
+
+    with executor_for(args.scheduler, args.connect_timeout) as executor:
+        return _cmd_solve(args, executor)
+
+
+def _cmd_solve(args: argparse.Namespace, executor=None) -> int:
+    started = time.perf_counter()
     from .outputs import (check_destination, claim, default_out_dir, earlier_run_of,
                           read_analyses)
+    from .phases import Timings
     from .pipeline import run_solve
     from .resolve import Parallel, SolveOptions
     from .summary import result_summary
@@ -199,7 +259,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else default_out_dir(args.workbook)
     protect = (args.workbook,)
     earlier = None
-    if args.command == "frontier" and not args.force:  # solve, then frontier: add to that run
+    if args.command in ("frontier", "futures") and not args.force:  # add to the earlier run
         earlier = earlier_run_of(out_dir, args.workbook)
     force = args.force or earlier is not None
     check_destination(out_dir, force, protect)  # refused before anything is made
@@ -208,23 +268,55 @@ def cmd_solve(args: argparse.Namespace) -> int:
         instance = load_instance(args.workbook)
         for w in instance.warnings:
             print(f"warning: {w}", file=sys.stderr)
-        points = args.points if args.command == "frontier" else args.frontier
+        frontier_only = args.command == "frontier"
+        points = args.points if frontier_only else getattr(args, "frontier", 0)
         options = SolveOptions(solver=args.solver, time_limit_s=args.time_limit,
-                               mip_gap=args.mip_gap)
+                               mip_gap=args.mip_gap, warm_start=args.warm_start)
+        timings = Timings()
+        if frontier_only:
+            print(frontier_plan_line(args, instance.settings.objective), flush=True)
         result, written = run_solve(
-            instance, out_dir, options, Parallel(workers=args.workers), force=force,
-            sensitivity=not args.no_sensitivity, frontier_points=points,
+            instance, out_dir, options, Parallel(workers=args.workers, executor=executor),
+            force=force, sensitivity=not args.no_sensitivity, frontier_points=points,
             alternatives=args.alternatives, simulate_draws=args.simulate, protect=protect,
-            carry=read_analyses(earlier) if earlier is not None else None)
+            futures_draws=args.draws if args.command == "futures" else getattr(args, "futures", 0),
+            carry=read_analyses(earlier) if earlier is not None else None,
+            ladder=getattr(args, "ladder", True),
+            requested_only=args.command in ("frontier", "futures"),
+            timings=timings)
     if earlier is not None:
-        print(f"Added the frontier to the earlier run of {args.workbook} in {out_dir}/ (its "
-              "other analyses are kept).")
+        print(f"Added the {args.command} to the earlier run of {args.workbook} in {out_dir}/ "
+              "(its other analyses are kept).")
     print(result_summary(result))
+    if args.command == "frontier" and result.analyses.frontier is not None:
+        print("\n".join(result.analyses.frontier.summary_lines()))
+    if result.analyses.futures is not None:
+        from .analyses.futures import summary_lines
+
+        print("\n".join(summary_lines(result.analyses.futures)))
     print(f"\nWrote {written}/")
     memo = written / "memo.html"
     if memo.exists():
         print(f"Decision memo: {memo}")
+    if args.timings:
+        print("\nSeconds by phase:")
+        print("\n".join(timings.lines(time.perf_counter() - started)))
     return EXIT_OK
+
+
+def frontier_plan_line(args: argparse.Namespace, objective: str) -> str:
+    """What the frontier command runs, and how to add or skip the rest."""
+    from .analyses.frontier import measure_for
+
+    runs = ["the solve", f"the frontier ({max(2, args.points)} points: NPV against "
+                         f"{measure_for(objective).label})"]
+    runs += ["the budget ladder"] * bool(args.ladder)
+    runs += [f"{args.alternatives} alternatives"] * bool(args.alternatives)
+    runs += [f"a {args.simulate:,}-draw simulation"] * bool(args.simulate)
+    skipped = "" if args.ladder else "; --ladder adds the budget ladder"
+    return (f"frontier runs {', '.join(runs[:-1])} and {runs[-1]} only{skipped}; the other "
+            "analyses (why-not, sensitivity, scenarios, stress) are kept from an earlier run of "
+            "this workbook in the folder, or run by `solve`.")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -238,7 +330,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         result = load_result(folder, workbook=args.workbook)
         protect = (result.instance.source_path,) if result.instance.source_path else ()
         sim = simulation_tables(result, args.draws)
-        result = replace(result, analyses=replace(result.analyses, simulation=sim))
+        from .analyses.reach import what_raises_the_chance  # the same draws as the simulation
+
+        result = replace(result, analyses=replace(
+            result.analyses, simulation=sim, reach=what_raises_the_chance(result, args.draws)))
         write_run(result, folder, writers(), force=True, protect=protect)
     rows = sim.by_key.get("simulation_summary", [])
     for row in rows:

@@ -263,9 +263,16 @@ class Sampler:
         for j, pid in enumerate(self.project_ids):
             self._generator(project_stream, pid, first_draw, MAIN_UNIFORMS, resume).random(
                 (n, MAIN_UNIFORMS), out=u[j])
-            self._generator(own_loss_stream, pid, first_draw, 1, resume).random(n, out=own[j])
+            if self.own_loss[j, 0] > 0:  # a loss probability of 0 never reads its uniforms
+                self._generator(own_loss_stream, pid, first_draw, 1, resume).random(n, out=own[j])
+            else:
+                own[j] = 0.0
         for c, name in enumerate(self.countries):
-            self._generator(country_stream, name, first_draw, 1, resume).random(n, out=event_u[c])
+            if self.country_loss[c, 0] > 0:
+                self._generator(country_stream, name, first_draw, 1, resume).random(
+                    n, out=event_u[c])
+            else:
+                event_u[c] = 0.0
         self._next = first_draw + n
         first_year = self.instance.settings.first_year
         k_country = geometric_from_uniform(event_u, self.country_loss)

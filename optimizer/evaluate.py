@@ -66,6 +66,8 @@ class Evaluation:
             return self.npv_musd
         if objective == "security":
             return self.security
+        if objective == "premium":  # the security value alone: a criterion of the frontier
+            return self.premium_musd
         return self.npv_musd + self.premium_musd
 
 

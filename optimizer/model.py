@@ -2,8 +2,10 @@
 
 Symbols follow ``docs/formulation.md``:
 
-- ``x[p, s]``   binary, project p starts in year s (s in the allowed starts S_p)
-- ``d[m, t]``   continuous, China-dependent tonnes of mineral m displaced in year t
+- ``x[p, s]``   project p starts in year s (s in the allowed starts S_p): binary, or with more
+  than one allowed start ``h[p, s] - h[p, s']`` with ``h[p, s]`` binary, p started by year s
+- ``d[m, t]``   continuous in 0..1, the share of the China-dependent volume of mineral m
+  displaced in year t (``d_unit[m, t] x d[m, t]`` tonnes)
 - ``y[t]``      continuous, capital spent in year t (only with carry-over, for cumulative rows)
 - ``z[t]``, ``q[p, t]``  continuous, Bertsimas-Sim duals of the robust budget row of year t
 - ``w[m, t]``, ``u[p, m, t]``  continuous, the same duals for the target protection row of
@@ -49,7 +51,11 @@ class PortfolioModel:
     prob: pulp.LpProblem
     elastic: frozenset[str] = frozenset()
     x: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    # (project, year) -> binary "started by that year" (projects with more than one start)
+    h: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     d: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    # (mineral, year) -> tonnes per unit of d: the China-dependent volume (1 where it is 0)
+    d_unit: dict[tuple[str, int], float] = field(default_factory=dict)
     y: dict[int, pulp.LpVariable] = field(default_factory=dict)
     # (mineral, year) -> project -> its delivery terms (x[p, s], tonnes) in that year
     supply: dict[tuple[str, int], dict[str, list]] = field(
@@ -104,11 +110,24 @@ def overrun_coefficients(instance: Instance, pid: str) -> list[tuple[int, float]
 
 
 def define_start_variables(m: PortfolioModel) -> None:
-    """x[p, s] for every project and allowed start year (computed once, kept in m.starts)."""
+    """x[p, s] for every project and allowed start year (computed once, kept in m.starts).
+
+    A project with one allowed start has x binary. With more, the binaries are h[p, s] = 1 when
+    p has started by year s, h[p, s] = sum of x[p, s'] over its allowed s' <= s, and x is
+    continuous in 0..1 (integral whenever h is): the same plans and the same LP relaxation, but
+    the solver branches on "started by s", which cuts a start window in two, instead of on one
+    start year (much smaller search trees; docs/formulation.md)."""
     for pid in m.instance.projects:
-        m.starts[pid] = allowed_starts(m.instance, pid)
-        for s in m.starts[pid]:
-            m.x[pid, s] = m.prob.add_variable(m.name("x"), cat=pulp.LpBinary)
+        starts = m.starts[pid] = allowed_starts(m.instance, pid)
+        if len(starts) == 1:
+            m.x[pid, starts[0]] = m.prob.add_variable(m.name("x"), cat=pulp.LpBinary)
+            continue
+        so_far: list[tuple[pulp.LpVariable, float]] = []
+        for s in starts:
+            x = m.x[pid, s] = m.prob.add_variable(m.name("x"), lowBound=0, upBound=1)
+            h = m.h[pid, s] = m.prob.add_variable(m.name("h"), cat=pulp.LpBinary)
+            so_far.append((x, -1.0))
+            m.prob.addConstraint(linear([(h, 1.0)] + so_far) == 0, m.name("started"))
 
 
 def starts_of(m: PortfolioModel, pid: str) -> list[int]:
@@ -218,10 +237,15 @@ def add_exclusive_groups(m: PortfolioModel) -> None:
 
 
 def define_displacement(m: PortfolioModel) -> None:
-    """d[m,t] <= china_share x demand (bound) and d[m,t] <= deliveries of funded projects.
+    """Displaced tonnes ``d_unit x d[m,t]``, at most the China-dependent volume
+    ``d_unit = china_share x demand`` (d <= 1) and at most the deliveries of funded projects.
 
-    Deliveries are planned, or expected ones with risk_adjusted (``risk.deliveries_by_year``);
-    each project's terms are kept in ``m.supply`` for the target protection rows.
+    d is the displaced *share* of that volume so that HiGHS does not take it for an integer
+    (in tonnes, with whole-tonne capacities, it did, and its reduced-cost fixing then kept up to
+    1,024 bounds per column: about a third of every solve's time on the example; the same
+    plans, see docs/formulation.md). Deliveries are planned, or expected ones with
+    risk_adjusted (``risk.deliveries_by_year``); each project's terms are kept in ``m.supply``
+    for the target protection rows.
     """
     inst = m.instance
     s = inst.settings
@@ -233,10 +257,12 @@ def define_displacement(m: PortfolioModel) -> None:
     for name, mineral in inst.minerals.items():
         for t in s.years:
             cap = mineral.china_share * mineral.demand(t, s.first_year)
-            var = m.prob.add_variable(m.name("d"), lowBound=0, upBound=cap)
+            unit = cap if cap > 0 else 1.0
+            var = m.prob.add_variable(m.name("d"), lowBound=0, upBound=cap / unit)
             m.d[name, t] = var
+            m.d_unit[name, t] = unit
             deliveries = [term for terms in m.supply[name, t].values() for term in terms]
-            m.prob.addConstraint(linear(deliveries + [(var, -1.0)]) >= 0, m.name("deliver"))
+            m.prob.addConstraint(linear(deliveries + [(var, -unit)]) >= 0, m.name("deliver"))
 
 
 def target_needs(m: PortfolioModel) -> list[tuple[str, int, float]]:
@@ -260,7 +286,8 @@ def target_needs(m: PortfolioModel) -> list[tuple[str, int, float]]:
 def add_targets(m: PortfolioModel) -> None:
     """From target_year on: d[m,t] >= (china_share - target) x demand."""
     for name, t, need in target_needs(m):
-        m.add_row("target", (name, t), [(m.d[name, t], 1.0)], ">=", need, scale=need)
+        m.add_row("target", (name, t), [(m.d[name, t], m.d_unit[name, t])], ">=", need,
+                  scale=need)
 
 
 def add_protection(m: PortfolioModel) -> None:
@@ -334,35 +361,40 @@ def add_min_npv(m: PortfolioModel) -> None:
 
 
 def security_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
-    """China reliance removed: sum weight_m d[m,t] / D_mt delta_t (share-years)."""
+    """China reliance removed: sum weight_m (displaced tonnes) / D_mt delta_t (share-years)."""
     s = m.instance.settings
     out = []
     for (name, t), var in m.d.items():
         mineral = m.instance.minerals[name]
-        coef = mineral.weight / mineral.demand(t, s.first_year) * s.discount(t)
+        coef = (mineral.weight / mineral.demand(t, s.first_year) * s.discount(t)
+                * m.d_unit[name, t])
         if coef:
             out.append((var, coef))
     return out
 
 
 def premium_terms(m: PortfolioModel) -> list[tuple[pulp.LpVariable, float]]:
-    """Security premium of displaced tonnes: sum premium_m / 1e6 d[m,t] delta_t ($M)."""
+    """Security premium of displaced tonnes: sum premium_m / 1e6 (tonnes) delta_t ($M)."""
     s = m.instance.settings
     out = []
     for (name, t), var in m.d.items():
-        coef = m.instance.minerals[name].security_premium_usd_per_t / 1e6 * s.discount(t)
+        coef = (m.instance.minerals[name].security_premium_usd_per_t / 1e6 * s.discount(t)
+                * m.d_unit[name, t])
         if coef:
             out.append((var, coef))
     return out
 
 
 def objective_terms(m: PortfolioModel, objective: str | None = None) -> list:
-    """The objective: npv, security (share-years) or weighted ($M); the workbook's by default."""
+    """The objective: npv, security (share-years) or weighted ($M); the workbook's by default.
+    ``premium`` (the security value alone, $M) is a criterion of the weighted frontier."""
     objective = objective or m.instance.settings.objective
     if objective == "npv":
         return npv_terms(m)
     if objective == "security":
         return security_terms(m)
+    if objective == "premium":
+        return premium_terms(m)
     return npv_terms(m) + premium_terms(m)
 
 
@@ -418,13 +450,19 @@ CONSTRAINTS: dict[str, Callable[[PortfolioModel], None]] = {
 }
 
 
-def build_model(instance: Instance, elastic: Iterable[str] = ()) -> PortfolioModel:
-    """The whole MILP. ``elastic`` names constraint families to relax (for diagnosis)."""
-    m = PortfolioModel(instance, pulp.LpProblem("portfolio", pulp.LpMaximize), frozenset(elastic))
+def add_plan(m: PortfolioModel) -> None:
+    """One plan of ``m.instance`` in ``m.prob``: its variables and every constraint family. A
+    joint model holding several plans (the nested priority plan) calls this once per plan."""
     define_start_variables(m)
     define_displacement(m)
     for family in FAMILIES:
         CONSTRAINTS[family.name](m)
+
+
+def build_model(instance: Instance, elastic: Iterable[str] = ()) -> PortfolioModel:
+    """The whole MILP. ``elastic`` names constraint families to relax (for diagnosis)."""
+    m = PortfolioModel(instance, pulp.LpProblem("portfolio", pulp.LpMaximize), frozenset(elastic))
+    add_plan(m)
     set_objective(m)
     return m
 

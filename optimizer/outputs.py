@@ -414,7 +414,10 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
     no analysis writes, is kept in ``Analyses.extra`` as found."""
     from .analyses.alternatives import Alternatives
     from .analyses.frontier import BudgetLadder, Frontier
+    from .analyses.futures import TABLE_KEYS as FUTURES_KEYS, Futures
+    from .analyses.priority import from_tables as priority_from_tables
     from .analyses.proposal import from_tables as proposal_from_tables
+    from .analyses.reach import Reach
     from .analyses.riskprice import RiskPrice
     from .analyses.scenarios import RobustPrice, ScenarioComparison
     from .analyses.sensitivity import BudgetSensitivity
@@ -443,8 +446,14 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
         tables.pop("proposal")
         tables.pop("proposal_projects", None)
         tables.pop("proposal_summary", None)
+    if isinstance(tables.get("priority"), Mapping):
+        found["priority"] = priority_from_tables(tables)
+        for key in ("priority", "priority_levels", "priority_order", "priority_starts"):
+            tables.pop(key, None)
     if (price := rows("risk_price")) is not None:
         found["risk_price"] = RiskPrice(price)
+    if (reach := rows("reach")) is not None:
+        found["reach"] = Reach(reach, rows("reach_levels") or ())
     if (robust := rows("robust")) is not None:
         found["robust"] = RobustPrice(robust)
     if (scenarios := rows("scenarios")) is not None:
@@ -464,5 +473,9 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
     simulated = {k: tables.pop(k) for k in TABLE_KEYS if tables.get(k) is not None}
     if simulated:
         found["simulation"] = SimulationTables(simulated)
+    if (futures := Futures.from_tables(tables)) is not None:
+        found["futures"] = futures
+        for key in FUTURES_KEYS:
+            tables.pop(key, None)
     extra.update(tables)
     return Analyses(**found, extra=extra)

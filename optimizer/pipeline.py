@@ -8,6 +8,7 @@ from pathlib import Path
 from .instance import Instance
 from .analyses import Analyses
 from .outputs import carry_over, write_json, write_run
+from .phases import Phases, Timings
 from .resolve import Parallel, SolveOptions
 from .results import Result
 from .solve import solve
@@ -36,44 +37,88 @@ def writers() -> list:
 
 def analyse(result: Result, options: SolveOptions = SolveOptions(),
             parallel: Parallel = Parallel(), *, sensitivity: bool = True,
-            frontier_points: int = 0, alternatives: int = 0, simulate_draws: int = 0) -> Result:
+            frontier_points: int = 0, alternatives: int = 0, simulate_draws: int = 0,
+            futures_draws: int = 0, ladder: bool = True, requested_only: bool = False,
+            timings: Timings | None = None) -> Result:
     """The result with its analyses attached.
 
-    Always: the stress test (each country with a funded project lost), the price of robustness
+    Always: the stress test (each country with a funded project lost), the funding priority
+    list (when the workbook has BudgetLevels), the price of robustness
     (when robust_gamma > 0), the price of a risk-aware plan (when the workbook asks for one) and
-    the scenarios (when the workbook has any). ``sensitivity``: why-not and budget-sensitivity re-solves. ``frontier_points``: the
-    NPV / China-reliance frontier and the budget ladder. ``alternatives``: up to that many
-    near-optimal portfolios. ``simulate_draws``: Monte Carlo draws of capex and delays.
+    the scenarios (when the workbook has any). ``sensitivity``: why-not and budget-sensitivity
+    re-solves. ``frontier_points``: the NPV / security frontier in the objective's terms and,
+    with ``ladder``, the budget ladder. ``alternatives``: up to that many near-optimal
+    portfolios. ``simulate_draws``: Monte Carlo draws of capex and delays. ``futures_draws``:
+    the plan re-optimized in that many sampled futures. ``requested_only`` (the frontier
+    command): none of the "always" analyses and no sensitivity, only those asked for by the
+    arguments after it.
+
+    Every re-solve starts from ``result``'s plan, repaired for its own rules, unless
+    ``options.warm_start`` is off (:meth:`SolveOptions.with_start`). The analyses run at the
+    same time on one pool of solver processes (:class:`optimizer.phases.Phases`); ``timings``
+    receives the seconds of each.
     """
     from .analyses import scenarios
+    from .analyses.priority import funding_priority
     from .analyses.proposal import compare_proposal
     from .analyses.riskprice import risk_price
     from .analyses.stress import stress_test
 
-    found = {"stress": stress_test(result),
-             "proposal": compare_proposal(result),
-             "robust": scenarios.robust_price(result, options),
-             "risk_price": risk_price(result, options),
-             "scenarios": scenarios.compare_scenarios(result, options, parallel)}
-    if sensitivity:
-        from .analyses.sensitivity import budget_sensitivity
-        from .analyses.whynot import explain_rejections
+    options = options.with_start(result.starts)
+    found: dict = {}
+    later: dict = {}
+    with Phases(parallel, timings) as run:
+        par = run.parallel
+        # Long chains first, then the batches of re-solves, so that the pool stays busy.
+        if alternatives:
+            from .analyses.alternatives import near_optimal
 
-        found["why_not"] = explain_rejections(result, options, parallel)
-        found["sensitivity"] = budget_sensitivity(result, options, parallel)
-    else:
-        found["sensitivity_skipped"] = True
-    if frontier_points:
-        from .analyses.frontier import budget_ladder, trace_frontier
+            later["alternatives"] = run.chain("alternatives", near_optimal, result,
+                                              alternatives, options)
+        if sensitivity and not requested_only:
+            from .analyses.sensitivity import budget_sensitivity
+            from .analyses.whynot import explain_rejections
 
-        found["frontier"] = trace_frontier(result.instance, frontier_points, options, parallel)
-        found["budget_ladder"] = budget_ladder(result.instance, None, options, parallel)
-    if alternatives:
-        from .analyses.alternatives import near_optimal
+            later["sensitivity"] = run.fanout("budget sensitivity", budget_sensitivity, result,
+                                              options, par)
+            later["why_not"] = run.fanout("why not", explain_rejections, result, options, par)
+        elif not requested_only:
+            found["sensitivity_skipped"] = True
+        if not requested_only:
+            later["scenarios"] = run.fanout("scenarios", scenarios.compare_scenarios, result,
+                                            options, par)
+            later["robust"] = run.chain("price of robustness", scenarios.robust_price, result,
+                                        options)
+            later["risk_price"] = run.chain("price of a risk-aware plan", risk_price, result,
+                                            options)
+            found["stress"] = run.now("stress test", stress_test, result)
+            found["proposal"] = run.now("proposal", compare_proposal, result)
+            found["priority"] = run.now("funding priority", funding_priority, result, options,
+                                        par)
+        if simulate_draws:
+            found["simulation"] = run.now("Monte Carlo", simulation_tables, result,
+                                          simulate_draws, parallel.progress)
+        if frontier_points:
+            from .analyses.frontier import budget_ladder, trace_frontier
 
-        found["alternatives"] = near_optimal(result, alternatives, options)
-    if simulate_draws:
-        found["simulation"] = simulation_tables(result, simulate_draws, parallel.progress)
+            found["frontier"] = run.now("frontier", trace_frontier, result.instance,
+                                        frontier_points, options, par, recommended=result)
+            if ladder:
+                found["budget_ladder"] = run.now("budget ladder", budget_ladder,
+                                                 result.instance, None, options, par)
+        if futures_draws:
+            from .analyses.futures import sample_futures
+
+            found["futures"] = run.now("futures", sample_futures, result, futures_draws,
+                                       options, par)
+        for key, future in later.items():
+            found[key] = run.get(future)
+        if simulate_draws:
+            from .analyses.reach import budget_plans_of, what_raises_the_chance
+
+            found["reach"] = run.now("what raises the chance", what_raises_the_chance, result,
+                                     simulate_draws, options,
+                                     budget_plans=budget_plans_of(found.get("sensitivity")))
     return replace(result, analyses=replace(result.analyses, **found))
 
 
@@ -91,17 +136,37 @@ def simulation_tables(result: Result, draws: int, progress: bool = True):
 def run_solve(instance: Instance, out_dir: Path, options: SolveOptions = SolveOptions(),
               parallel: Parallel = Parallel(), *, force: bool = False, sensitivity: bool = True,
               frontier_points: int = 0, alternatives: int = 0,
-              simulate_draws: int = 0, protect: tuple = (),
-              carry: Analyses | None = None) -> tuple[Result, Path]:
+              simulate_draws: int = 0, futures_draws: int = 0, protect: tuple = (),
+              carry: Analyses | None = None, ladder: bool = True,
+              requested_only: bool = False,
+              timings: Timings | None = None) -> tuple[Result, Path]:
     """Solve, verify, analyse and write. Returns the result and the folder written.
 
     ``protect`` lists paths (the input workbook) the destination may never hold. ``carry``: the
-    analyses of an earlier run of the same workbook, kept where this run does not redo them."""
-    result = solve(instance, **options.kwargs())
+    analyses of an earlier run of the same workbook, kept where this run does not redo them.
+    ``ladder`` and ``requested_only``: see :func:`analyse`. The recommended plan's ties are
+    broken on the other criterion (``solve(tie_break=True)``), so it lies on the frontier.
+    ``timings`` receives the seconds of each phase (solve, each analysis, each writer)."""
+    timings = timings if timings is not None else Timings()
+    with timings.phase("base solve"):
+        result = solve(instance, tie_break=True, **options.kwargs())
     result = analyse(result, options, parallel, sensitivity=sensitivity,
                      frontier_points=frontier_points, alternatives=alternatives,
-                     simulate_draws=simulate_draws)
+                     simulate_draws=simulate_draws, futures_draws=futures_draws,
+                     ladder=ladder, requested_only=requested_only, timings=timings)
     if carry is not None:
         result = replace(result, analyses=carry_over(result.analyses, carry))
-    written = write_run(result, out_dir, writers(), force=force, protect=protect)
+    written = write_run(result, out_dir, [_timed_writer(w, timings) for w in writers()],
+                        force=force, protect=protect)
     return result, written
+
+
+def _timed_writer(writer, timings: Timings):
+    """``writer`` recording its seconds in ``timings`` (as "write <name>")."""
+    name = "write " + writer.__name__.removeprefix("_write_")
+
+    def timed(result: Result, folder: Path) -> None:
+        with timings.phase(name):
+            writer(result, folder)
+    timed.__name__ = writer.__name__
+    return timed

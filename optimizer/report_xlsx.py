@@ -187,6 +187,9 @@ TABLE_FORMATS: dict[str, dict[str, str]] = {
     "simulation_summary": {k: MONEY for k in ("p10", "p50", "p90", "mean", "std", "planned")},
     # online-year quantiles
     "simulation_online": {k: YEAR for k in ("planned_online", "p10", "p50", "p90")},
+    # the funding priority list: budget multipliers as plain factors (0.70, 1.00, 1.20)
+    "priority_levels": {"budget_multiplier": "0.00"},
+    "priority_order": {"budget_multiplier": "0.00"},
 }
 
 

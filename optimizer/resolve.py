@@ -5,6 +5,8 @@
 - :func:`resolve` (an instance) and :func:`resolve_model` (a model an analysis has changed: a
   floor, a cut, another objective) return an :class:`Outcome`: a verified plan, infeasible with
   its reasons, or a solver failure with its message. No analysis catches solver errors itself.
+- :func:`resolve_parts` solves a joint model holding several plans (the nested priority plan)
+  and returns one verified Outcome per plan.
 - :func:`summary_row` is the status / objective / NPV / capex / funded-count row that the memo and
   the workbook show for any outcome.
 - :func:`run_parallel` runs independent calls on an executor: a local process pool by default, or
@@ -17,12 +19,13 @@ deterministic whatever runs it.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping, Sequence
 
 from tqdm import tqdm
 
@@ -30,24 +33,46 @@ from .errors import InfeasibleError, SolverError
 from .instance import Instance
 from .interrupts import worker_signals
 from .model import PortfolioModel
+from .repair import ModelRows, repair
 from .results import Result
-from .solve import solve, solve_model
+from .solve import solve, solve_model, solve_parts
 
 STOP_GRACE_S = 3.0  # seconds a worker has to stop its solver after SIGTERM before it is killed
 
 
 @dataclass(frozen=True)
 class SolveOptions:
-    """How to solve; None keeps the workbook's setting. ``threads=1`` keeps HiGHS deterministic."""
+    """How to solve; None keeps the workbook's setting. ``threads=1`` keeps HiGHS deterministic.
+
+    ``start`` is the base plan (project, start year) pairs, set by :meth:`with_start` once the
+    base problem is solved: every re-solve then starts from it, repaired for its own rules
+    (:func:`optimizer.repair.repair`). Only the base plan is ever used, so each re-solve stays
+    independent of the others. ``warm_start=False`` turns this off (every solve starts from
+    nothing, as in version 1); the answers are the same within the gap.
+    """
 
     solver: str | None = None
     time_limit_s: float | None = None
     mip_gap: float | None = None
     threads: int = 1
+    warm_start: bool = True
+    start: tuple[tuple[str, int], ...] | None = None
 
     def kwargs(self) -> dict[str, Any]:
+        """The solver settings :func:`optimizer.solve.solve` takes (not the start)."""
         return {"solver": self.solver, "time_limit_s": self.time_limit_s,
                 "mip_gap": self.mip_gap, "threads": self.threads}
+
+    def with_start(self, starts: Mapping[str, int]) -> "SolveOptions":
+        """These options with ``starts`` (the base plan) as every re-solve's starting point;
+        unchanged when ``warm_start`` is off."""
+        if not self.warm_start:
+            return self
+        return replace(self, start=tuple(sorted(starts.items())))
+
+    def base_plan(self) -> dict[str, int] | None:
+        """The plan re-solves start from, or None."""
+        return dict(self.start) if self.warm_start and self.start is not None else None
 
     def time_limit(self, instance: Instance) -> float:
         """The time limit in force for ``instance`` (seconds)."""
@@ -91,21 +116,44 @@ def outcome_of(run: Callable[[], Result]) -> Outcome:
 
 def resolve(instance: Instance, options: SolveOptions = SolveOptions(),
             explain: bool = False) -> Outcome:
-    """Build and solve ``instance``. ``explain`` runs the infeasibility diagnosis (a few more
-    solves) to say why no plan exists; otherwise the reason is short."""
-    return outcome_of(lambda: solve(instance, diagnose=explain, **options.kwargs()))
+    """Build and solve ``instance``, starting from the options' base plan repaired for it.
+    ``explain`` runs the infeasibility diagnosis (more solves) to say why no plan exists: ask for
+    it only where the words are shown; otherwise the reason is short."""
+    base = options.base_plan()
+    start = None if base is None else repair(instance, base)
+    return outcome_of(lambda: solve(instance, diagnose=explain, start=start,
+                                    **options.kwargs()))
 
 
 def resolve_model(m: PortfolioModel, options: SolveOptions = SolveOptions(), *,
                   objective: str | None = None) -> Outcome:
-    """Solve a model an analysis has changed; ``objective`` names what its objective counts."""
-    return outcome_of(lambda: solve_model(m, diagnose=False, objective=objective,
+    """Solve a model an analysis has changed (a floor, a cut, another objective), starting
+    from the options' base plan repaired for its rules and its extra rows; ``objective`` names
+    what its objective counts."""
+    base = options.base_plan()
+    start = None if base is None else repair(m.instance, base, ModelRows(m))
+    return outcome_of(lambda: solve_model(m, diagnose=False, objective=objective, start=start,
                                           **options.kwargs()))
+
+
+def resolve_parts(m: PortfolioModel, parts: Sequence[PortfolioModel], weights: Sequence[float],
+                  options: SolveOptions = SolveOptions()) -> list[Outcome]:
+    """Solve a joint model holding one plan per model of ``parts`` (objective: ``weights`` times
+    each part's objective; see :func:`optimizer.solve.solve_parts`): one Outcome per part, each
+    plan verified on its own instance; all share the joint solve's status or failure."""
+    try:
+        results = solve_parts(m, parts, weights, **options.kwargs())
+    except InfeasibleError as exc:
+        return [Outcome("infeasible", reasons=tuple(exc.reasons)) for _ in parts]
+    except SolverError as exc:
+        return [Outcome("no_plan", reasons=(str(exc),)) for _ in parts]
+    return [Outcome(r.info.status, result=r) for r in results]
 
 
 def summary_row(outcome: Outcome | Result) -> dict[str, Any]:
     """The row every analysis table shows for a re-solve: status, objective, NPV, capex, funded
-    count and a note (the reasons when there is no plan)."""
+    count and a note (the reasons when there is no plan; the gap when the re-solve stopped at
+    its time limit with a plan not proven optimal)."""
     if isinstance(outcome, Result):
         outcome = Outcome(outcome.info.status, result=outcome)
     r = outcome.result
@@ -114,7 +162,18 @@ def summary_row(outcome: Outcome | Result) -> dict[str, Any]:
                 "total_capex_musd": None, "funded_count": None, "note": outcome.message}
     return {"status": outcome.status, "objective_value": r.objective_value,
             "npv_musd": r.evaluation.npv_musd, "total_capex_musd": r.evaluation.total_capex,
-            "funded_count": len(r.starts), "note": ""}
+            "funded_count": len(r.starts), "note": time_limit_note(r)}
+
+
+def time_limit_note(r: Result) -> str:
+    """"" for a proven optimum; else that the re-solve stopped at its time limit, with its gap
+    (unknown for CBC)."""
+    if r.info.status == "optimal":
+        return ""
+    gap = r.info.mip_gap
+    known = gap is not None and math.isfinite(gap)
+    return ("the re-solve stopped at its time limit; "
+            + (f"gap {gap:.2%}" if known else "gap unknown") + ": the figures may not be the best")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import highspy
+import numpy as np
 import pulp
 from pulp.apis import coin_api
 
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from .model import PortfolioModel
 
 SOLVERS = ("highs", "cbc")
+# HiGHS's sub-MIP heuristics RINS and RENS off: on the example's solves (a few hundred binaries,
+# 1e-4 gap) they took about a third of the CPU time and the proofs came as fast without them
+# (bench/demo_bench.py; docs/decisions.md). Every other setting is HiGHS's default.
+HIGHS_MIP_OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 POLL_S = 0.1  # how often a thread waiting for a solve looks for an interrupt (seconds)
 CANCEL_WAIT_S = 30.0  # longest wait for a cancelled solve to stop before giving up on it (seconds)
 CBC_STOP_WAIT_S = 2.0  # grace between SIGTERM and SIGKILL for an abandoned cbc process (seconds)
@@ -130,6 +135,12 @@ def _wait_quietly(done: threading.Event, seconds: float) -> None:
             continue
 
 
+_S = highspy.HighsModelStatus
+LIMIT_STOPS = frozenset({_S.kTimeLimit, _S.kIterationLimit, _S.kSolutionLimit,
+                         _S.kObjectiveBound, _S.kObjectiveTarget, _S.kMemoryLimit})
+PULP_UNKNOWN = frozenset({_S.kSolutionLimit, _S.kMemoryLimit})  # stops PuLP 3.3 cannot read
+
+
 class CancellableHiGHS(pulp.HiGHS):
     """``pulp.HiGHS`` whose solve stops promptly on Ctrl-C (see :func:`run_cancellable`).
 
@@ -161,15 +172,20 @@ class CancellableHiGHS(pulp.HiGHS):
         run_cancellable(lp.solverModel)
 
     def findSolutionValues(self, lp):
-        """PuLP's reading, only when HiGHS holds a plan (its arrays may be empty otherwise)."""
-        if lp.solverModel.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
+        """PuLP's reading, only when HiGHS holds a plan (its arrays may be empty otherwise). A
+        stop PuLP does not know (a solution or node limit) is read here: the values, with
+        "integer feasible"; the true status is read from HiGHS afterwards (:func:`_highs_status`)."""
+        h = lp.solverModel
+        if h.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
             return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+        if h.getModelStatus() in PULP_UNKNOWN:
+            values = h.getSolution().col_value
+            for var in lp.variables():
+                var.varValue = values[var.index]
+            return pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible
         return super().findSolutionValues(lp)
 
 
-_S = highspy.HighsModelStatus
-LIMIT_STOPS = frozenset({_S.kTimeLimit, _S.kIterationLimit, _S.kSolutionLimit,
-                         _S.kObjectiveBound, _S.kObjectiveTarget, _S.kMemoryLimit})
 
 
 def _highs_status(m: PortfolioModel, seconds: float) -> RawSolve:
@@ -289,21 +305,31 @@ def _cbc_status(m: PortfolioModel, seconds: float) -> RawSolve:
 
 
 def run_solver(m: PortfolioModel, solver: str, time_limit_s: float, mip_gap: float,
-               threads: int = 1, relaxed: bool = False) -> RawSolve:
+               threads: int = 1, relaxed: bool = False,
+               start: Mapping[str, int] | None = None,
+               before_solve: Callable[[highspy.Highs], None] | None = None) -> RawSolve:
     """Solve ``m.prob`` in place. ``threads=1`` keeps HiGHS deterministic across machines.
 
-    ``relaxed`` solves the LP relaxation (binaries taken as 0..1): a quick bound. Raises
-    SolverError when the solver fails for any reason but infeasibility or its time limit, and
-    lets KeyboardInterrupt (and its kinds) through once the solve has stopped.
+    ``relaxed`` solves the LP relaxation (binaries taken as 0..1): a quick bound. ``start``
+    (project -> start year, a plan that keeps the model's rows) is handed to the solver as its
+    first incumbent (:func:`start_values`); the solver checks it and ignores it if it does not
+    fit. ``before_solve(highs)`` (HiGHS only) is called with the loaded model just before the
+    solve, after the start is set (:class:`optimizer.warmstart.Polisher` subscribes there).
+    Raises SolverError when the solver fails for any reason but infeasibility or its time
+    limit, and lets KeyboardInterrupt (and its kinds) through once the solve has stopped.
     """
     if solver not in SOLVERS:
         raise SolverError(f"unknown solver {solver!r}: use one of {', '.join(SOLVERS)}")
+    values = None if relaxed or start is None else start_values(m, start)
     t0 = time.perf_counter()
     try:
         if solver == "highs":
-            _solve_highs(m, time_limit_s, mip_gap, threads, relaxed)
+            _solve_highs(m, time_limit_s, mip_gap, threads, relaxed, values, before_solve)
+            if (values or before_solve) and not relaxed and misled(m.prob.solverModel):
+                # HiGHS took a handed-over plan at a value it does not have: from nothing again
+                _solve_highs(m, time_limit_s, mip_gap, threads, relaxed)
         else:
-            _solve_cbc(m, time_limit_s, mip_gap, threads, relaxed)
+            _solve_cbc(m, time_limit_s, mip_gap, threads, relaxed, values)
     except SolverError:
         raise
     except Exception as exc:  # inside PuLP or highspy: say which solver, and what
@@ -315,18 +341,70 @@ def run_solver(m: PortfolioModel, solver: str, time_limit_s: float, mip_gap: flo
     return _cbc_status(m, seconds)
 
 
+def misled(h: highspy.Highs) -> bool:
+    """Whether HiGHS reports an objective its own plan does not have.
+
+    Seen with HiGHS 1.16 (this project's tests, hypothesis): a starting plan mapped into the
+    presolved problem at a wrong value, after which HiGHS stopped at that plan as "optimal"
+    with its reported objective (and bound) far from the plan's. The plan's value is
+    recomputed here from HiGHS's own columns and costs."""
+    info = h.getInfo()
+    if info.primal_solution_status != SOLUTION_FEASIBLE:
+        return False
+    lp = h.getLp()
+    value = lp.offset_ + float(np.dot(np.asarray(lp.col_cost_), np.asarray(h.getSolution().col_value)))
+    reported = info.objective_function_value
+    return abs(value - reported) > 1e-6 * max(1.0, abs(value))
+
+
+def start_values(m: PortfolioModel, start: Mapping[str, int]) -> list[tuple[pulp.LpVariable, float]]:
+    """The value of every integer start variable in the plan ``start``: ``h[p, s]`` (started
+    by s) 1 from its start year on, 0 before; ``x[p, s]`` of a project with one allowed start
+    (binary: no ``h``) 1 when funded. The solver completes every continuous variable itself
+    (HiGHS solves the LP with the integers fixed; CBC reads a MIP start).
+
+    HiGHS 1.16 sometimes maps a start wrongly into its presolved problem and then stops at it
+    as "optimal" (found by tests/test_warmstart.py); :func:`run_solver` notices (:func:`misled`)
+    and solves again from nothing."""
+    started = {pid for pid, _ in m.h}
+    values = [(var, 1.0 if start.get(pid) == s else 0.0) for (pid, s), var in m.x.items()
+              if pid not in started]
+    values += [(var, 1.0 if pid in start and start[pid] <= s else 0.0)
+               for (pid, s), var in m.h.items()]
+    return values
+
+
+def _set_highs_start(values: list[tuple[pulp.LpVariable, float]]) -> Callable[[highspy.Highs], None]:
+    """A ``before_solve`` hook handing HiGHS the values (sparse ``setSolution``: the columns PuLP
+    numbered when it loaded the model)."""
+    def hand_over(h: highspy.Highs) -> None:
+        index = np.array([var.index for var, _ in values], dtype=np.int32)
+        value = np.array([v for _, v in values], dtype=np.float64)
+        status = h.setSolution(len(index), index, value)
+        if status == highspy.HighsStatus.kError:  # a start is a hint: the solve goes on without
+            warnings.warn("HiGHS refused the starting plan", RuntimeWarning, stacklevel=1)
+    return hand_over
+
+
 def _solve_highs(m: PortfolioModel, time_limit_s: float, mip_gap: float, threads: int,
-                 relaxed: bool) -> None:
+                 relaxed: bool, start: list | None = None,
+                 before_solve: Callable[[highspy.Highs], None] | None = None) -> None:
+    hooks = ([_set_highs_start(start)] if start else []) + ([before_solve] if before_solve else [])
     cmd = CancellableHiGHS(mip=not relaxed, msg=False, timeLimit=time_limit_s, gapRel=mip_gap,
-                           gapAbs=0.0 if mip_gap == 0 else None, threads=threads, random_seed=0)
+                           gapAbs=0.0 if mip_gap == 0 else None, threads=threads, random_seed=0,
+                           before_solve=(lambda h: [hook(h) for hook in hooks]) if hooks else None,
+                           **({} if relaxed else HIGHS_MIP_OPTIONS))
     with stdout_to_devnull():
         m.prob.solve(cmd)
 
 
 def _solve_cbc(m: PortfolioModel, time_limit_s: float, mip_gap: float, threads: int,
-               relaxed: bool) -> None:
+               relaxed: bool, start: list | None = None) -> None:
+    for var, value in start or ():  # PuLP writes the initial values as CBC's MIP start
+        var.setInitialValue(value)
     with warnings.catch_warnings():  # PuLP 3.x announces the bundled CBC's removal in PuLP 4
         warnings.simplefilter("ignore", DeprecationWarning)
         cmd = StoppableCBC(mip=not relaxed, msg=False, timeLimit=time_limit_s, gapRel=mip_gap,
-                           gapAbs=0.0 if mip_gap == 0 else None, threads=threads)
+                           gapAbs=0.0 if mip_gap == 0 else None, threads=threads,
+                           warmStart=bool(start))
         m.prob.solve(cmd)

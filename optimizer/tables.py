@@ -108,6 +108,9 @@ HEADER_WORDS = {
     "p_met_all_years_scaled": "Probability met every year, losses scaled",
     "p_exceeded": "Probability budget exceeded",
     "p_targets_met": "Probability all targets met",
+    "china_share_p80": "China share kept to in 80% of futures",
+    "p_met_at_p80": "Probability met at that share",
+    "lever": "What changes",
     "p_event_by_horizon_end": "Probability of a loss by the horizon end",
     "loss_probability": "Loss probability per year",
     "loss_multiplier": "Loss probability multiplier",
@@ -124,10 +127,24 @@ HEADER_WORDS = {
     "share": "Share of draws",
     "test": "Test",
     "plan": "Plan",
+    "futures_funding_it": "Futures funding it",
+    "funded_share": "Share of futures funding it",
+    "funded_share_se": "Standard error of the share",
+    "in_recommended_plan": "In the recommended plan",
+    "statistic": "Statistic",
+    "share_of_draws": "Share of futures",
+    "future": "Future (draw index)",
+    "known_lost": "Known lost (not offered)",
+    "released": "Must-fund released",
+    "failing_rule": "Rule that fails most",
+    "separate_objective_value": "Best objective for this budget alone",
+    "objective_given_up": "Objective given up for nesting",
+    "objective_added": "Objective added",
 }
 # Fields measured in the objective's unit ($M or share-years): header_words() adds the unit.
 OBJECTIVE_FIELDS = ("objective_value", "planned_objective_value", "objective_below_optimum",
-                    "objective_per_extra_busd", "price", "price_of_robustness")
+                    "objective_per_extra_busd", "price", "price_of_robustness",
+                    "separate_objective_value", "objective_given_up", "objective_added")
 # Name endings that carry a unit: ending -> unit words put after the header.
 UNIT_ENDINGS = (("_musd", "$M"), ("_busd", "$B"), ("_usd_per_t", "$/t"), ("_tpa", "t/yr"),
                 ("_t", "t"), ("_seconds", "time (s)"), ("_s", "(s)"), ("_pct", "(%)"),

@@ -214,7 +214,8 @@ def test_a_solve_in_another_thread_works_and_agrees():
 
 
 def test_the_highs_banner_stays_silent(tmp_path):
-    inst = instance([project("A", capex=50, build=1, start=(2026, 2027), npv=100)], budget=50)
+    inst = instance([project("A", capex=50, build=1, start=(2026, 2027), npv=100)], budget=50,
+                    discount_rate=0.1)  # 2026 strictly best (100 against 100/1.1): one optimum
     code = ("import pickle, sys; from optimizer.solve import solve; "
             "r = solve(pickle.load(open(sys.argv[1], 'rb'))); print('starts', r.starts)")
     path = tmp_path / "inst.pickle"

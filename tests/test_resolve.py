@@ -26,7 +26,7 @@ LOCAL = Parallel(workers=1, progress=False)
 @pytest.fixture
 def no_plan_in_time(monkeypatch):
     """From now on every solve reaches its time limit before any plan."""
-    def stopped(m, solver, time_limit_s, mip_gap, threads=1, relaxed=False):
+    def stopped(m, solver, time_limit_s, mip_gap, threads=1, relaxed=False, **hand_over):
         return RawSolve("no_solution", None, None, time_limit_s, "HiGHS (test)")
     monkeypatch.setattr(solve_module, "run_solver", stopped)
 
@@ -62,9 +62,9 @@ def test_closeness_uses_the_command_lines_solver_and_time_limit(monkeypatch):
     seen = []
     real = whynot.run_solver
 
-    def spy(m, solver, time_limit_s, mip_gap, threads=1, relaxed=False):
+    def spy(m, solver, time_limit_s, mip_gap, threads=1, relaxed=False, **hand_over):
         seen.append((solver, time_limit_s))
-        return real(m, solver, time_limit_s, mip_gap, threads, relaxed=relaxed)
+        return real(m, solver, time_limit_s, mip_gap, threads, relaxed=relaxed, **hand_over)
 
     monkeypatch.setattr(whynot, "run_solver", spy)
     result = solve(pareto_instance())
@@ -113,3 +113,19 @@ def test_any_executor_gives_the_local_pools_answers():
         other = analyse(base, parallel=Parallel(executor=pool, progress=False), frontier_points=3)
     assert other.analyses.tables() == local.analyses.tables()
 
+
+
+def test_a_resolve_stopped_at_its_time_limit_says_so_with_its_gap():
+    """The row of a plan not proven optimal names the time limit and the gap (1.23%); CBC,
+    which reports no gap, says it is unknown; a proven optimum has no note."""
+    from dataclasses import replace
+
+    from helpers import make_result
+
+    proven = make_result()
+    assert summary_row(proven)["note"] == ""
+    stopped = replace(proven, info=replace(proven.info, status="feasible", mip_gap=0.0123))
+    note = summary_row(Outcome("feasible", result=stopped))["note"]
+    assert "time limit" in note and "1.23%" in note
+    cbc = replace(stopped, info=replace(stopped.info, mip_gap=None))
+    assert "gap unknown" in summary_row(Outcome("feasible", result=cbc))["note"]

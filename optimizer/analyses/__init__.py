@@ -12,10 +12,14 @@ JSON is made from it only at the output edge and read back in one place
 - :mod:`.frontier`     NPV against China reliance; the budget ladder
 - :mod:`.alternatives` near-optimal portfolios
 - :mod:`.simulate`     Monte Carlo of the chosen plan
+- :mod:`.futures`      the plan re-optimized in each of many sampled futures
 - :mod:`.stress`       each country with a funded project lost, no re-solve
 - :mod:`.proposal`     the committee's own plan scored and set beside the recommendation
+- :mod:`.priority`     the nested funding priority list over the BudgetLevels
 - :mod:`.riskprice`    the risk-aware plan against the plain one, each with its chance of
                        meeting the targets
+- :mod:`.reach`        what would raise the chance of meeting every target (levels, years,
+                       budgets, a risk-aware plan), measured on the simulation's draws
 
 The analysis classes are imported here for type checking only, so that this package can be
 imported by :mod:`optimizer.results` without importing what the analyses import.
@@ -29,7 +33,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:  # type names only: the modules import optimizer.results
     from .alternatives import Alternatives
     from .frontier import BudgetLadder, Frontier
+    from .futures import Futures
+    from .priority import PriorityPlan
     from .proposal import Proposal
+    from .reach import Reach
     from .riskprice import RiskPrice
     from .scenarios import RobustPrice, ScenarioComparison
     from .sensitivity import BudgetSensitivity
@@ -49,6 +56,7 @@ class Analyses:
 
     stress: StressTest | None = None
     proposal: Proposal | None = None
+    priority: PriorityPlan | None = None
     robust: RobustPrice | None = None
     risk_price: RiskPrice | None = None
     scenarios: ScenarioComparison | None = None
@@ -59,6 +67,8 @@ class Analyses:
     budget_ladder: BudgetLadder | None = None
     alternatives: Alternatives | None = None
     simulation: SimulationTables | None = None
+    reach: Reach | None = None
+    futures: Futures | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def present(self) -> list[Any]:

@@ -66,7 +66,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..cashflow import cash_flows, operating_flows
+from ..cashflow import NEVER, cash_flows, operating_flows
 from ..draws import (DrawBlock, Sampler, check_multiplier, check_seed, project_stream,
                      triangular_from_uniform)
 from ..evaluate import TOL
@@ -408,21 +408,32 @@ class _ProjectMoney:
             - self.lost_from
 
 
-def _project_money(plan: _Plan, j: int, max_delay: int) -> _ProjectMoney:
-    """The :class:`_ProjectMoney` of funded project row ``j`` for delays up to ``max_delay``."""
+def _last_flow(plan: _Plan, j: int, max_delay: int) -> int:
+    """The last year funded project row ``j`` has a flow in, at a delay up to ``max_delay``."""
+    p = plan.instance.projects[plan.pids[j]]
+    start = plan.starts[j]
+    return max(start + len(p.spend_shares) - 1,
+               start + p.build_years + max_delay + len(plan.operating[j]) - 1)
+
+
+def _project_money(plan: _Plan, j: int, max_delay: int, lossy: bool = True) -> _ProjectMoney:
+    """The :class:`_ProjectMoney` of funded project row ``j`` for delays up to ``max_delay``;
+    without ``lossy`` only its "never lost" row (for draws that never lose it: the same numbers,
+    one row instead of one per loss year)."""
     s = plan.instance.settings
     p = plan.instance.projects[plan.pids[j]]
     start, ops = plan.starts[j], plan.operating[j]
     n_spend = len(p.spend_shares)
-    last_flow = max(start + n_spend - 1, start + p.build_years + max_delay + len(ops) - 1)
-    lost_years = np.arange(start - 1, last_flow + 2)  # before the start .. never
+    last_flow = _last_flow(plan, j, max_delay)
+    lost_years = (np.arange(start - 1, last_flow + 2) if lossy  # before the start .. never
+                  else np.array([last_flow + 1]))
     unit = -cash_flows(p, s, start, operating=(), capex=1.0, lost_year=lost_years,
                        last=start + n_spend - 1).values
     delays, lost = np.meshgrid(np.arange(max_delay + 1), lost_years, indexing="ij")
     operating = cash_flows(p, s, start, operating=ops, capex=0.0, delay=delays.ravel(),
                            lost_year=lost.ravel(), first=plan.grid_first, last=last_flow)
     pv = present_values(operating.values, s.discount_rate, plan.grid_first - s.first_year)
-    return _ProjectMoney(start - 1, unit, pv.reshape(delays.shape))
+    return _ProjectMoney(int(lost_years[0]), unit, pv.reshape(delays.shape))
 
 
 def present_values(values: np.ndarray, rate: float, first_offset: int) -> np.ndarray:
@@ -449,15 +460,24 @@ def _money(plan: _Plan, block: DrawBlock, lost: np.ndarray, cache: dict):
     total = np.zeros(n)
     for j, start in enumerate(plan.starts):  # projects in a fixed order
         max_delay = max(plan.max_delay[j], int(block.delay[j].max(initial=0)))
-        if (j, max_delay) not in cache:
-            cache[j, max_delay] = _project_money(plan, j, max_delay)
-        money = cache[j, max_delay]
-        lost_at = money.lost_index(lost[j])
+        # lost in some draw of this block while it still has flows (else: one row for all)
+        lossy = bool(lost[j].min(initial=NEVER) <= _last_flow(plan, j, max_delay))
+        if (j, max_delay, lossy) not in cache:
+            cache[j, max_delay, lossy] = _project_money(plan, j, max_delay, lossy)
+        money = cache[j, max_delay, lossy]
         at = start - plan.grid_first
-        for o in range(money.unit_capital.shape[1]):
-            capital[at + o] += block.capex_musd[j] * money.unit_capital[lost_at, o]
-        total += block.capex_musd[j] * money.unit_total[lost_at]
-        npv += money.operating_pv[block.delay[j], lost_at]
+        capex = block.capex_musd[j]
+        if lossy:
+            lost_at = money.lost_index(lost[j])
+            for o in range(money.unit_capital.shape[1]):
+                capital[at + o] += capex * money.unit_capital[lost_at, o]
+            total += capex * money.unit_total[lost_at]
+            npv += money.operating_pv[block.delay[j], lost_at]
+        else:  # the same products, without gathering one row per draw
+            for o in range(money.unit_capital.shape[1]):
+                capital[at + o] += capex * money.unit_capital[0, o]
+            total += capex * money.unit_total[0]
+            npv += money.operating_pv[block.delay[j], 0]
     for g in range(size):  # year by year: the same sums in any chunk
         npv -= capital[g] * (1.0 + s.discount_rate) ** -(plan.grid_first + g - s.first_year)
     return npv, capital, total
@@ -484,16 +504,17 @@ def _target_tables(result: Result) -> list[dict]:
     return out
 
 
-def _delivery_table(plan: _Plan, j: int, span: np.ndarray, max_delay: int) -> np.ndarray:
+def _delivery_table(plan: _Plan, j: int, span: np.ndarray, max_delay: int,
+                    lossy: bool = True) -> np.ndarray:
     """(delay 0..max_delay, loss year, year of ``span``) tonnes funded project row ``j``
     delivers: ``capacity_tpa`` from its online year for ``operating_years`` (to the horizon end
     when blank), in the years before it is lost. Loss years run from ``span[0]`` (lost by then:
-    nothing) to ``span[-1] + 1`` (not lost within the span)."""
+    nothing) to ``span[-1] + 1`` (not lost within the span); without ``lossy`` only the last."""
     inst = plan.instance
     last = inst.settings.last_year
     p = inst.projects[plan.pids[j]]
     delay = np.arange(max_delay + 1)[:, None, None]
-    lost = np.arange(span[0], span[-1] + 2)[None, :, None]
+    lost = (np.arange(span[0], span[-1] + 2) if lossy else np.array([span[-1] + 1]))[None, :, None]
     online = plan.starts[j] + p.build_years + delay
     end = last if p.operating_years is None else np.minimum(online + p.operating_years - 1, last)
     year = span[None, None, :]
@@ -507,10 +528,14 @@ def _china_shares(plan: _Plan, tgt: dict, block: DrawBlock, lost: np.ndarray,
     deliv = np.zeros((block.n, span.size))
     for j in tgt["rows"]:
         max_delay = max(plan.max_delay[j], int(block.delay[j].max(initial=0)))
-        if (j, max_delay) not in cache:
-            cache[j, max_delay] = _delivery_table(plan, j, span, max_delay)
-        lost_at = np.clip(lost[j], span[0], span[-1] + 1) - span[0]
-        deliv += cache[j, max_delay][block.delay[j], lost_at]
+        lossy = bool(lost[j].min(initial=NEVER) <= span[-1])  # lost within the span
+        if (j, max_delay, lossy) not in cache:
+            cache[j, max_delay, lossy] = _delivery_table(plan, j, span, max_delay, lossy)
+        if lossy:
+            lost_at = np.clip(lost[j], span[0], span[-1] + 1) - span[0]
+            deliv += cache[j, max_delay, lossy][block.delay[j], lost_at]
+        else:
+            deliv += cache[j, max_delay, lossy][block.delay[j], 0]
     x = np.minimum(deliv, tgt["exposed"])
     return (tgt["exposed"] - x) / tgt["demand"]
 

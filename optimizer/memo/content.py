@@ -4,9 +4,10 @@ Every figure comes from the Result (``result.evaluation``, ``result.info``, ``re
 ``result.analyses``), formatted by :mod:`optimizer.memo.text`; nothing is typed into a template.
 The sections, in order: Recommendation, The portfolio, Timeline, Money, China reliance, Why not
 the others, Budget sensitivity, then the optional analyses present in ``result.analyses`` (see
-:data:`OPTIONAL_SECTIONS`: Trade-offs (frontier and budget ladder), Robust budgets, Risk (Monte
-Carlo), Scenarios, Near-optimal alternatives), any other list-of-dict analysis as a generic table,
-and last Assumptions and provenance.
+:data:`OPTIONAL_SECTIONS`: the committee's proposal, Funding priority, Countries, Trade-offs
+(frontier and budget ladder), Robust budgets, Risk (Monte Carlo), Futures, Scenarios,
+Near-optimal alternatives), any
+other list-of-dict analysis as a generic table, and last Assumptions and provenance.
 
 A large portfolio keeps the memo short: a list of more than ``charts.FULL_LIST_MAX`` projects
 (funded, left out, funded in some scenarios) shows the ``charts.TOP_PROJECTS`` largest by capex
@@ -33,6 +34,8 @@ from ..tables import OBJECTIVE_WORDS
 from .context import figure, generic_table, is_table, MemoContext
 from .model import Block, Document, Paragraph, sanitize, Section
 from .sections.countries import countries
+from .sections.futures import FUTURES_KEYS, futures
+from .sections.priority import priority
 from .sections.proposal import proposal
 from .sections.plan import china_reliance, money, portfolio, recommendation, timeline
 from .sections.provenance import provenance
@@ -135,6 +138,10 @@ OPTIONAL_SECTIONS: list[OptionalSection] = [
     OptionalSection("proposal", "The committee's proposal",
                     "The committee's own plan against the recommendation.", build=proposal,
                     also=("proposal_summary", "proposal_projects")),
+    OptionalSection("priority", "Funding priority: if the budget is less",
+                    "The nested portfolios over the workbook's budget levels, and the order in "
+                    "which projects come in.", build=priority,
+                    also=("priority_levels", "priority_order", "priority_starts")),
     OptionalSection("stress_test", "Countries: concentration and stress test",
                     "Where the plan's capital goes, and what losing one country would do.",
                     build=countries, section="countries"),
@@ -151,6 +158,9 @@ OPTIONAL_SECTIONS: list[OptionalSection] = [
                     "The chosen plan under random capex overruns and build delays, summarised "
                     "over the draws.", build=simulation, chart=charts.simulation_figure,
                     also=SIMULATION_KEYS, section="simulation"),
+    OptionalSection("futures", "Futures: what holds across many possible futures",
+                    "The plan re-optimized in each of many sampled futures.", build=futures,
+                    also=FUTURES_KEYS),
     OptionalSection("scenarios", "Scenarios", "The plan re-solved under each scenario of the "
                     "workbook's Scenarios sheet.", build=scenarios, also=("scenario_projects",)),
     OptionalSection("alternatives", "Near-optimal alternatives",
