@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKBOOK = "inputs/central_asia_refining.xlsx"
 DEMO_ARGS = ["--force", "--simulate", "10000", "--alternatives", "3"]
 V1_COMMIT = "30bc388"  # the last commit before the speed-ups of issue 12
-# Version 1 measured here (2 cores shared with other jobs, load average 3-6), same command:
-V1_RECORDED = {"wall_s": 223.9, "cpu_s": 177.8, "note": "2 shared cores, load average 3.4"}
+# Version 1 measured here with --measure-v1 (2 cores shared with other jobs), same command:
+V1_RECORDED = {"wall_s": 191.3, "cpu_s": 201.3,
+               "note": "2 shared cores, load average 0.6 at the start, 3.2 at the end"}
 
 
 def run_demo(python: str, cwd: Path, out: Path, extra: list[str], env: dict) -> dict:

@@ -38,12 +38,13 @@ ROW_TOL = 1e-7  # absolute slack on a model row, scaled by max(1, |bound|) (HiGH
 
 class ModelRows:
     """The rows of a built model that only involve the start variables ``x``, the displaced
-    tonnes ``d`` and the yearly spend ``y`` (with their bounds), as a dense matrix, so that a
+    shares ``d`` and the yearly spend ``y`` (with their bounds), as a dense matrix, so that a
     plan can be checked against rows an analysis added (a no-good cut, an objective floor).
 
     ``d`` is taken at the most a plan allows (``min(deliveries, cap)``: the evaluation's
-    displaced tonnes, as a share of ``m.d_unit``) and ``y`` at the plan's spend; rows with any other variable (robust and
-    protection duals) are left to the solver's own check of the start.
+    displaced tonnes, as a share of ``m.d_unit``) and ``y`` at the plan's spend; rows with any
+    other variable (started-by binaries, robust and protection duals) are left to the solver's
+    own check of the start.
     """
 
     def __init__(self, m: PortfolioModel) -> None:

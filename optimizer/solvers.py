@@ -174,7 +174,8 @@ class CancellableHiGHS(pulp.HiGHS):
     def findSolutionValues(self, lp):
         """PuLP's reading, only when HiGHS holds a plan (its arrays may be empty otherwise). A
         stop PuLP does not know (a solution or node limit) is read here: the values, with
-        "integer feasible"; the true status is read from HiGHS afterwards (:func:`_highs_status`)."""
+        "integer feasible"; the true status is read from HiGHS afterwards
+        (:func:`_highs_status`)."""
         h = lp.solverModel
         if h.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
             return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
@@ -352,12 +353,14 @@ def misled(h: highspy.Highs) -> bool:
     if info.primal_solution_status != SOLUTION_FEASIBLE:
         return False
     lp = h.getLp()
-    value = lp.offset_ + float(np.dot(np.asarray(lp.col_cost_), np.asarray(h.getSolution().col_value)))
+    plan = np.asarray(h.getSolution().col_value)
+    value = lp.offset_ + float(np.dot(np.asarray(lp.col_cost_), plan))
     reported = info.objective_function_value
     return abs(value - reported) > 1e-6 * max(1.0, abs(value))
 
 
-def start_values(m: PortfolioModel, start: Mapping[str, int]) -> list[tuple[pulp.LpVariable, float]]:
+def start_values(m: PortfolioModel,
+                 start: Mapping[str, int]) -> list[tuple[pulp.LpVariable, float]]:
     """The value of every integer start variable in the plan ``start``: ``h[p, s]`` (started
     by s) 1 from its start year on, 0 before; ``x[p, s]`` of a project with one allowed start
     (binary: no ``h``) 1 when funded. The solver completes every continuous variable itself
@@ -374,7 +377,8 @@ def start_values(m: PortfolioModel, start: Mapping[str, int]) -> list[tuple[pulp
     return values
 
 
-def _set_highs_start(values: list[tuple[pulp.LpVariable, float]]) -> Callable[[highspy.Highs], None]:
+def _set_highs_start(
+        values: list[tuple[pulp.LpVariable, float]]) -> Callable[[highspy.Highs], None]:
     """A ``before_solve`` hook handing HiGHS the values (sparse ``setSolution``: the columns PuLP
     numbered when it loaded the model)."""
     def hand_over(h: highspy.Highs) -> None:

@@ -477,7 +477,7 @@ def _money(plan: _Plan, block: DrawBlock, lost: np.ndarray, cache: dict):
             for o in range(money.unit_capital.shape[1]):
                 capital[at + o] += capex * money.unit_capital[0, o]
             total += capex * money.unit_total[0]
-            npv += money.operating_pv[block.delay[j], 0]
+            npv += np.take(money.operating_pv[:, 0], block.delay[j])
     for g in range(size):  # year by year: the same sums in any chunk
         npv -= capital[g] * (1.0 + s.discount_rate) ** -(plan.grid_first + g - s.first_year)
     return npv, capital, total
@@ -534,8 +534,8 @@ def _china_shares(plan: _Plan, tgt: dict, block: DrawBlock, lost: np.ndarray,
         if lossy:
             lost_at = np.clip(lost[j], span[0], span[-1] + 1) - span[0]
             deliv += cache[j, max_delay, lossy][block.delay[j], lost_at]
-        else:
-            deliv += cache[j, max_delay, lossy][block.delay[j], 0]
+        else:  # one row per delay: np.take is the fast gather
+            deliv += np.take(cache[j, max_delay, lossy][:, 0, :], block.delay[j], axis=0)
     x = np.minimum(deliv, tgt["exposed"])
     return (tgt["exposed"] - x) / tgt["demand"]
 
