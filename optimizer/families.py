@@ -142,19 +142,26 @@ def describe_exclusive(instance: Instance, slacks: Slacks) -> list[str]:
 
 # --- target ---------------------------------------------------------------------------------
 
-def check_target(instance: Instance, ev: Evaluation) -> list[str]:
+def target_years(instance: Instance):
+    """(mineral name, mineral, year) for every mineral with a target and every year from
+    target_year on: the rows the target families hold."""
     s = instance.settings
     if s.target_year is None:
-        return []
-    out = []
+        return
     for name, m in instance.minerals.items():
-        if m.target_china_share is None:
-            continue
-        for t in s.years:
-            share = ev.share_after[name][t]
-            if t >= s.target_year and share > m.target_china_share + TARGET_TOL:
-                out.append(f"{name}: China share {share:.6f} in {t} is above the target "
-                           f"{m.target_china_share:.6f}")
+        if m.target_china_share is not None:
+            for t in s.years:
+                if t >= s.target_year:
+                    yield name, m, t
+
+
+def check_target(instance: Instance, ev: Evaluation) -> list[str]:
+    out = []
+    for name, m, t in target_years(instance):
+        share = ev.share_after[name][t]
+        if share > m.target_china_share + TARGET_TOL:
+            out.append(f"{name}: China share {share:.6f} in {t} is above the target "
+                       f"{m.target_china_share:.6f}")
     return out
 
 
@@ -214,20 +221,17 @@ def check_protection(instance: Instance, ev: Evaluation) -> list[str]:
     """Each target, from target_year on, with the k largest suppliers of the year lost."""
     s = instance.settings
     k = s.target_protection
-    if k <= 0 or s.target_year is None:
+    if k <= 0:
         return []
     out = []
-    for name, m in instance.minerals.items():
-        if m.target_china_share is None:
-            continue
-        for t in s.years:
-            demand = ev.demand[name][t]
-            exposed = m.china_share * demand
-            share = (exposed - min(protected_supply(instance, ev, name, t), exposed)) / demand
-            if t >= s.target_year and share > m.target_china_share + TARGET_TOL:
-                out.append(f"{name}: with its {k} largest supplier(s) of {t} delivering nothing, "
-                           f"the China share in {t} is {share:.6f}, above the target "
-                           f"{m.target_china_share:.6f}")
+    for name, m, t in target_years(instance):
+        demand = ev.demand[name][t]
+        exposed = m.china_share * demand
+        share = (exposed - min(protected_supply(instance, ev, name, t), exposed)) / demand
+        if share > m.target_china_share + TARGET_TOL:
+            out.append(f"{name}: with its {k} largest supplier(s) of {t} delivering nothing, "
+                       f"the China share in {t} is {share:.6f}, above the target "
+                       f"{m.target_china_share:.6f}")
     return out
 
 

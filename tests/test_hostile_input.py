@@ -42,9 +42,10 @@ def cell(sheet: str, name: str, row: int) -> str:
     return f"{sheet}!{_column(sheet, name)}{row}"
 
 
-def edited(tmp_path: Path, edits: dict[str, object], name: str = "case.xlsx") -> Path:
-    """A copy of the fixture with cells changed: {"Projects!F2": value}."""
-    wb = openpyxl.load_workbook(FIXTURE)
+def edited(tmp_path: Path, edits: dict[str, object], name: str = "case.xlsx",
+           source: Path = FIXTURE) -> Path:
+    """A copy of ``source`` (the fixture) with cells changed: {"Projects!F2": value}."""
+    wb = openpyxl.load_workbook(source)
     for where, value in edits.items():
         sheet, ref = where.split("!")
         wb[sheet][ref] = value
@@ -131,7 +132,7 @@ def _fixture_cell(sheet: schema.Sheet, f: schema.Field, tmp_path: Path,
         path = tmp_path / "optional.xlsx"
         wb.save(path)
         where = f"{sheet.name}!{openpyxl.utils.get_column_letter(list(record).index(f.name) + 1)}2"
-        return edited_file(path, tmp_path, {where: value}), where
+        return edited(tmp_path, {where: value}, "case_optional.xlsx", source=path), where
     where = cell(sheet.name, f.name, 2)
     return edited(tmp_path, {where: value}), where
 
@@ -141,16 +142,6 @@ ABSENT_FROM_FIXTURE = {
     "BudgetLevels": {"level": "as planned", "budget_multiplier": 1.0, "probability": 1.0},
 }
 
-
-def edited_file(source: Path, tmp_path: Path, edits: dict[str, object]) -> Path:
-    """A copy of ``source`` with cells changed."""
-    wb = openpyxl.load_workbook(source)
-    for where, value in edits.items():
-        sheet, ref = where.split("!")
-        wb[sheet][ref] = value
-    path = tmp_path / "case_optional.xlsx"
-    wb.save(path)
-    return path
 
 
 @pytest.mark.parametrize("sheet, f", _numeric_fields(),
