@@ -17,8 +17,9 @@ The recommended plan lies on this frontier: a weighted optimum maximizes NPV + S
 more of both; an npv (security) optimum with its ties broken on the other criterion
 (``solve(tie_break=True)``) is the frontier's end of highest NPV (SEC). Given the recommended
 plan, :func:`trace_frontier` uses it: as that end, or (weighted) as the point of the bound nearest
-its SEC, which saves those solves; and its objective's proven bound, which holds for every plan,
-is added to every frontier problem as a row (objective <= bound), which tightens their relaxation.
+its SEC, which saves those solves. Its proven bound is not added as a row (objective <= bound):
+that row holds for every plan, but near the high-security end HiGHS took six times longer with
+it (docs/decisions.md).
 
 Budget ladder: the workbook's objective optimized at a list of total budgets.
 """
@@ -37,7 +38,6 @@ from ..results import Result
 from ..solve import break_tie
 
 TOL = 1e-6  # relative: points closer than this on a criterion are equal on it
-BOUND_MARGIN = 1e-6  # relative slack on the recommended plan's bound before it becomes a row
 
 
 @dataclass(frozen=True)
@@ -135,21 +135,15 @@ class BudgetLadder:
 
 
 def lexicographic(instance: Instance, first: str, second: str, floor: float | None,
-                  options: SolveOptions = SolveOptions(), floor_on: str = "security",
-                  cut: tuple[str, float] | None = None) -> Outcome:
+                  options: SolveOptions = SolveOptions(), floor_on: str = "security") -> Outcome:
     """Maximize ``first`` (an objective name: npv, security, premium, weighted) subject to
-    ``floor_on`` >=
-    ``floor`` (when given), then ``second`` with ``first`` held at its optimum
-    (:func:`optimizer.solve.break_tie`). ``cut`` (objective, bound): a row objective <= bound
-    that every plan satisfies. No plan when the floor cannot be reached (or the first stage
-    stopped at its time limit without one); the second stage keeps the first's plan when it
-    finds nothing better."""
+    ``floor_on`` >= ``floor`` (when given), then ``second`` with ``first`` held at its optimum
+    (:func:`optimizer.solve.break_tie`). No plan when the floor cannot be reached (or the first
+    stage stopped at its time limit without one); the second stage keeps the first's plan when
+    it finds nothing better."""
     m = build_model(instance)
     if floor is not None:
         add_floor(m, objective_terms(m, floor_on), floor, "eps")
-    if cut is not None:
-        name, bound = cut
-        add_floor(m, [(v, -c) for v, c in objective_terms(m, name)], -bound, "bound")
     set_objective_to(m, objective_terms(m, first))
     stage1 = resolve_model(m, options, objective=first)
     if stage1.result is None:
@@ -230,17 +224,6 @@ def with_changes(points: list[dict]) -> list[dict]:
     return out
 
 
-def bound_cut(recommended: Result | None) -> tuple[str, float] | None:
-    """(objective, bound): the recommended plan's proven bound on its objective, with a relative
-    margin of :data:`BOUND_MARGIN`; no plan of the instance scores above it. None without a bound
-    (CBC reports none)."""
-    if recommended is None or recommended.info.best_bound is None:
-        return None
-    bound = recommended.info.best_bound
-    return (recommended.instance.settings.objective,
-            bound + BOUND_MARGIN * max(1.0, abs(bound)))
-
-
 def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions = SolveOptions(),
                    parallel: Parallel = Parallel(), recommended: Result | None = None) -> Frontier:
     """The non-dominated NPV / security points in the objective's terms (:func:`measure_for`),
@@ -250,12 +233,10 @@ def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions =
     ``recommended``: the workbook objective's plan of ``instance`` (with its ties broken,
     ``solve(tie_break=True)``). It is one of the points: with the npv (security) objective and a
     proven optimum it is the end of highest NPV (security), not solved again; with weighted it
-    takes the place of the inner bound nearest its security value. Its bound becomes a row of
-    every frontier problem (:func:`bound_cut`)."""
+    takes the place of the inner bound nearest its security value."""
     objective = instance.settings.objective
     measure = measure_for(objective)
     n = max(2, points)
-    cut = bound_cut(recommended)
     # second stages: the security value's is NPV + security value (the weighted objective):
     # within the tie it orders plans as the lexicographic stage does, and HiGHS proves it sooner
     tie = {"rich": "weighted" if measure is SECURITY_VALUE else measure.name,
@@ -266,8 +247,8 @@ def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions =
     if recommended is not None and reuse and recommended.info.status == "optimal":
         ends[reuse] = Outcome(recommended.info.status, result=recommended)
     todo = [k for k in spec if k not in ends]
-    solved = run_parallel(timed_lexicographic, [(instance, *spec[k], None, options, measure.name,
-                                                 cut) for k in todo], parallel,
+    solved = run_parallel(timed_lexicographic, [(instance, *spec[k], None, options, measure.name)
+                                                for k in todo], parallel,
                           label="frontier ends")
     ends.update((k, out) for k, (out, _) in zip(todo, solved))
     names = {"rich": "end of highest NPV", "top": f"end of highest {measure.short}"}
@@ -290,7 +271,7 @@ def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions =
             bounds.remove(min(bounds, key=lambda b: abs(b - own)))
     elif recommended is not None and recommended.info.status != "optimal":
         found.append(_point(recommended, measure, None, True))  # not proven: not an end
-    tasks = [(instance, "npv", tie["rich"], b, options, measure.name, cut) for b in bounds]
+    tasks = [(instance, "npv", tie["rich"], b, options, measure.name) for b in bounds]
     timed = run_parallel(timed_lexicographic, tasks, parallel, label="frontier")
     inner = [out for out, _ in timed]
     timings += [(f"bound {b:,.4g}", seconds) for b, (_, seconds) in zip(bounds, timed)]
