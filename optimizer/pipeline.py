@@ -96,8 +96,17 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
             found["priority"] = run.now("funding priority", funding_priority, result, options,
                                         par)
         if simulate_draws:
+            from .analyses.reach import budget_plans_of, what_raises_the_chance
+
             found["simulation"] = run.now("Monte Carlo", simulation_tables, result,
                                           simulate_draws, parallel.progress)
+            sensitivity = later.get("sensitivity")
+
+            def reach():  # as soon as the budget sensitivity's plans are known
+                plans = None if sensitivity is None else budget_plans_of(run.get(sensitivity))
+                return what_raises_the_chance(result, simulate_draws, options,
+                                              budget_plans=plans)
+            later["reach"] = run.fanout("what raises the chance", reach)
         if frontier_points:
             from .analyses.frontier import budget_ladder, trace_frontier
 
@@ -113,12 +122,6 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
                                        options, par)
         for key, future in later.items():
             found[key] = run.get(future)
-        if simulate_draws:
-            from .analyses.reach import budget_plans_of, what_raises_the_chance
-
-            found["reach"] = run.now("what raises the chance", what_raises_the_chance, result,
-                                     simulate_draws, options,
-                                     budget_plans=budget_plans_of(found.get("sensitivity")))
     return replace(result, analyses=replace(result.analyses, **found))
 
 

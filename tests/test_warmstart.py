@@ -297,6 +297,19 @@ def test_simulation_is_the_same(good_analysed):
     assert slow.simulation == fast.simulation
 
 
+def test_reach_measures_the_same_levers(good_analysed):
+    """"What raises the chance" runs beside the re-solves once the budget sensitivity is done,
+    and measures the same budget plans as when it ran after everything."""
+    _base, slow, fast = good_analysed
+    budget = [r for r in fast.reach.rows if r["lever"] == "budget"]
+    assert budget, "the budget sensitivity's plans did not reach 'what raises the chance'"
+    assert [r["change"] for r in slow.reach.rows] == [r["change"] for r in fast.reach.rows]
+    for a, b in zip(slow.reach.rows, fast.reach.rows, strict=True):
+        assert (a["p_targets_met"] is None) == (b["p_targets_met"] is None), (a, b)
+        if a["lever"] != "budget":  # a budget plan may differ within the gap: its own draws
+            assert a["p_targets_met"] == b["p_targets_met"], (a, b)
+
+
 def exact_no_good(m, starts) -> None:
     """Exclude exactly the plan ``starts`` (project -> year) from ``m``."""
     terms = [(var, 1.0 if starts.get(pid) == s else -1.0) for (pid, s), var in m.x.items()]
