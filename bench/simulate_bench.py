@@ -7,12 +7,26 @@ projects with their own yearly loss probability, is funded at random allowed sta
 simulate() is timed for 10,000 draws (best of 5) and 100,000 draws (best of 3); then the same plan
 without any loss (a version 1 workbook) and with every loss probability doubled. A print, not a
 test: ``.venv/bin/python bench/simulate_bench.py``.
+
+``--measure-v1 [COMMIT]`` (default f2f1feb, version 1) also times version 1's code on the same
+plan, in a new process, just after the "without losses" line: ``git archive COMMIT`` into a
+temporary folder, and that commit's own bench/simulate_bench.py builds the portfolio (the same
+seeded plan, in version 1's fields). It prints both figures and the load average, so that the
+two are compared on the same machine at the same time.
 """
 
 from __future__ import annotations
 
+import argparse
+import io
+import os
 import platform
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -81,13 +95,55 @@ def best_of(repeats: int, func) -> float:
     return best
 
 
+REPO = Path(__file__).resolve().parent.parent
+VERSION_1 = "f2f1feb"
+# Run in the extracted commit: its own bench builds its portfolio, timed as this bench does.
+V1_SCRIPT = """
+import inspect, sys, time
+sys.path.insert(0, sys.argv[1])
+import optimizer
+from bench.simulate_bench import portfolio
+from optimizer.analyses.simulate import simulate
+assert optimizer.__file__.startswith(sys.argv[1]), optimizer.__file__
+plain = {"losses": False} if "losses" in inspect.signature(portfolio).parameters else {}
+result = portfolio(**plain)  # version 1's bench has no losses
+simulate(result, 1000)
+best = float("inf")
+for _ in range(5):
+    t0 = time.perf_counter()
+    simulate(result, 10_000)
+    best = min(best, time.perf_counter() - t0)
+print(best, sorted(result.starts.items()) == sorted(eval(sys.argv[2]).items()))
+"""
+
+
+def time_commit(commit: str, starts: dict[str, int]) -> tuple[float, bool]:
+    """Best of 5 of simulate(10,000 draws) with ``commit``'s code on its own bench portfolio
+    without losses, in a new process (seconds), and whether it has the same start years."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], check=True,
+                             capture_output=True).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        out = subprocess.run([sys.executable, "-c", V1_SCRIPT, folder, repr(starts)], cwd=folder,
+                             check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0]), out[1] == "True"
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure-v1", nargs="?", const=VERSION_1, default=None,
+                        metavar="COMMIT", help="also time this commit's code on the same plan "
+                        f"(default {VERSION_1}, version 1)")
+    args = parser.parse_args()
     result = portfolio()
     simulate(result, 1000)  # warm-up (imports, first allocations)
     t10k = best_of(5, lambda: simulate(result, 10_000))
     t100k = best_of(3, lambda: simulate(result, 100_000))
     plain = portfolio(losses=False)
+    simulate(plain, 1000)
     t10k_v1 = best_of(5, lambda: simulate(plain, 10_000))
+    old = time_commit(args.measure_v1, plain.starts) if args.measure_v1 else None
     sim = simulate(result, 10_000)
     doubled = simulate(result, 10_000, loss_multiplier=2.0)
     print(f"simulate() on {len(result.starts)} funded projects in {len(COUNTRIES)} countries, "
@@ -95,6 +151,12 @@ def main() -> None:
     print(f"  10,000 draws  (best of 5): {t10k * 1000:8.1f} ms  with losses")
     print(f"  100,000 draws (best of 3): {t100k * 1000:8.1f} ms  with losses")
     print(f"  10,000 draws  (best of 5): {t10k_v1 * 1000:8.1f} ms  without losses (version 1)")
+    if old is not None:
+        seconds, same = old
+        print(f"  10,000 draws  (best of 5): {seconds * 1000:8.1f} ms  without losses, commit "
+              f"{args.measure_v1}'s code in a new process"
+              + ("" if same else " (WARNING: its portfolio has other start years)"))
+        print("  load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     print(f"  total capex $M P10/P50/P90: {sim.capex_summary.p10:,.0f} / "
           f"{sim.capex_summary.p50:,.0f} / {sim.capex_summary.p90:,.0f} "
           f"(plan {sim.planned_total_capex:,.0f})")

@@ -22,6 +22,7 @@ that a scenario (one row) and a simulation (many rows) take the same arithmetic.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -30,6 +31,7 @@ import numpy as np
 from .instance import Instance, Project, Settings
 
 NEVER = np.iinfo(np.int64).max // 2  # "never lost": a year after every flow
+FEW_ROWS = 16  # cash_flows places the operating flows row by row up to this many rows
 
 
 def operating_years_implied(project: Project, settings: Settings) -> int:
@@ -77,8 +79,15 @@ class Flows:
 
     def npv(self, rate: float, base_year: int) -> np.ndarray:
         """Present value at ``base_year`` of each draw's flows ($M)."""
-        factors = (1.0 + rate) ** -(np.arange(self.values.shape[1]) + self.first - base_year)
-        return self.values @ factors
+        return self.values @ _factors(rate, self.first - base_year, self.values.shape[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _factors(rate: float, offset: int, size: int) -> np.ndarray:
+    """(1 + rate)^-(offset + g), g = 0 .. size - 1 (read-only; kept for the next call)."""
+    factors = (1.0 + rate) ** -(np.arange(size) + offset)
+    factors.setflags(write=False)
+    return factors
 
 
 def cash_flows(project: Project, settings: Settings, start: int, *,
@@ -97,30 +106,47 @@ def cash_flows(project: Project, settings: Settings, start: int, *,
     with a flow at the largest delay).
     """
     ops = np.asarray(operating_flows(project, settings) if operating is None else operating,
-                     dtype=float) * operating_multiplier
-    c = np.atleast_1d(np.asarray(project.capex(settings.capex_basis) if capex is None else capex,
-                                 dtype=float))
-    d = np.atleast_1d(np.asarray(delay, dtype=np.int64))
-    u = np.atleast_1d(np.asarray(NEVER if lost_year is None else lost_year, dtype=np.int64))
-    n = max(len(c), len(d), len(u))
-    c, d, u = (np.broadcast_to(a, (n,)) for a in (c, d, u))
+                     dtype=float)
+    if operating_multiplier != 1.0:
+        ops = ops * operating_multiplier
+    c = np.asarray(project.capex(settings.capex_basis) if capex is None else capex,
+                   dtype=float).reshape(-1)
+    d = np.asarray(delay, dtype=np.int64).reshape(-1)
+    u = np.asarray(NEVER if lost_year is None else lost_year, dtype=np.int64).reshape(-1)
+    n = max(c.size, d.size, u.size)
+    if c.size not in (1, n) or d.size not in (1, n) or u.size not in (1, n):
+        raise ValueError(f"capex, delay and lost_year must have one entry or {n} entries each, "
+                         f"not {c.size}, {d.size} and {u.size}")
+    shares = project.spend_shares
     online = start + project.build_years
     first = start if first is None else first
-    last_flow = max(start + len(project.spend_shares) - 1, online + int(d.max()) + len(ops) - 1)
+    last_flow = max(start + len(shares) - 1, online + int(d.max()) + len(ops) - 1)
     last = last_flow if last is None else last
     values = np.zeros((n, last - first + 1))
-    rows = np.arange(n)
-    for o, share in enumerate(project.spend_shares):
+    spends = c.size > 1 or c[0] != 0.0  # a capex of 0 spends 0 (the cells stay 0.0)
+    for o, share in enumerate(shares if spends else ()):
         year = start + o
-        if share and first <= year <= last:
-            values[:, year - first] -= c * share * (year <= u)  # the capex of year u is spent
-    # Operating flow j lands in year online + d + j of each row: one cell per (row, j), so one
-    # np.add.at over all of them adds exactly what a loop over j would.
+        if share and first <= year <= last:  # the capex of year u is spent
+            values[:, year - first] -= c * share if lost_year is None else c * share * (year <= u)
+    if not ops.size:
+        return Flows(first, values)
+    # Operating flow j lands in year online + d + j of its row, before the loss year u and
+    # within the grid: one cell per (row, j), so adding them all at once adds exactly what a
+    # loop over j would (a zero flow adds nothing: no cell holds -0.0).
+    if n <= FEW_ROWS:  # row by row: flows lo .. hi-1 land in a run of consecutive years
+        rows = zip(d.tolist() * (n // d.size), u.tolist() * (n // u.size))
+        for row, (dr, ur) in enumerate(rows):
+            shift = online + dr
+            lo = max(0, first - shift)
+            hi = min(len(ops), last - shift + 1, ur - shift)
+            if hi > lo:
+                values[row, shift + lo - first:shift + hi - first] += ops[lo:hi]
+        return Flows(first, values)
     j = np.flatnonzero(ops)
-    year = online + d[:, None] + j[None, :]  # (n, flows)
+    year = (online + (d if d.size == n else np.full(n, d[0])))[:, None] + j  # (n, flows)
     keep = (year < u[:, None]) & (year >= first) & (year <= last)
-    np.add.at(values, (np.broadcast_to(rows[:, None], year.shape)[keep], (year - first)[keep]),
-              np.broadcast_to(ops[j], year.shape)[keep])
+    row, k = np.nonzero(keep)
+    values[row, year[row, k] - first] += ops[j[k]]
     return Flows(first, values)
 
 

@@ -87,11 +87,25 @@ def triangular_from_uniform(u: np.ndarray, low: np.ndarray, mode: np.ndarray,
     low, mode, high = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (low, mode, high)))
     width = high - low
     f_mode = np.divide(mode - low, width, out=np.zeros_like(width), where=width > 0)
-    on_left = u < f_mode
     # left of the mode: low + sqrt(u (high-low) (mode-low)); right: high - sqrt((1-u) (high-low)
-    # (high-mode)). One square root serves both sides.
-    root = np.sqrt(np.where(on_left, u * (mode - low), (1.0 - u) * (high - mode)) * width)
-    return np.where(on_left, low + root, high - root)
+    # (high-mode)). One square root serves both sides. Each side is picked by multiplying by 1.0
+    # or 0.0 and adding (x * 1 + y * 0 = x exactly, for the finite values here): the numbers of
+    # np.where(left_side, x, y), without its branch per element.
+    left_side = np.asarray(u < f_mode, dtype=float)
+    right_side = 1.0 - left_side
+    root = np.asarray(u * (mode - low))
+    root *= left_side
+    right = np.asarray((1.0 - u) * (high - mode))
+    right *= right_side
+    root += right
+    root *= width
+    np.sqrt(root, out=root)
+    out = np.asarray(low + root)
+    out *= left_side
+    np.subtract(high, root, out=right)
+    right *= right_side
+    out += right
+    return out
 
 
 def delay_from_uniforms(slips: np.ndarray, size: np.ndarray, probability: np.ndarray,
@@ -99,24 +113,37 @@ def delay_from_uniforms(slips: np.ndarray, size: np.ndarray, probability: np.nda
     """Delay in years: ``min(floor(size x kmax) + 1, kmax)`` when ``slips < probability``, else 0
     (0 when kmax is 0). Arrays broadcast, e.g. (P, n) uniforms against (P, 1) parameters."""
     kmax = np.asarray(max_years, dtype=np.int64)
-    years = np.minimum((size * kmax).astype(np.int64) + 1, kmax)
-    return np.where((slips < probability) & (kmax > 0), years, 0)
+    years = np.asarray((size * kmax.astype(float)).astype(np.int64))  # a float product, exact
+    years += 1
+    np.minimum(years, kmax, out=years)
+    slipped = (slips < probability) & (kmax > 0)
+    if slipped.shape != years.shape:
+        return np.where(slipped, years, 0)
+    years *= slipped
+    return years
 
 
 def geometric_from_uniform(u: np.ndarray, probability: np.ndarray) -> np.ndarray:
     """k with P(k = j) = (1 - q)^j q, j = 0, 1, ...: ``floor(log(1 - u) / log(1 - q))``; NEVER
     when q is 0 or k is :data:`NEVER_AFTER_YEARS` or more (int64; arrays broadcast)."""
-    u, q = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(probability, dtype=float))
-    out = np.full(u.shape, NEVER, dtype=np.int64)
+    u, q = np.asarray(u, dtype=float), np.asarray(probability, dtype=float)
+    shape = np.broadcast_shapes(u.shape, q.shape)
     some = q > 0.0
     if not some.any():  # no loss anywhere (a version 1 workbook): skip the logarithms
-        return out
+        return np.full(shape, NEVER, dtype=np.int64)
+    # log(1 - q) once per probability, not once per draw (the same numbers); in place after
     with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.floor(np.log1p(-u[some]) / np.log1p(-np.minimum(q[some], 1.0)))
-    k = np.where(q[some] >= 1.0, 0.0, k)
-    k = np.minimum(np.nan_to_num(k, nan=0.0, posinf=NEVER_AFTER_YEARS), NEVER_AFTER_YEARS)
-    k = k.astype(np.int64)
-    out[some] = np.where(k >= NEVER_AFTER_YEARS, NEVER, k)
+        k = np.log1p(-u)
+        k = np.divide(k, np.log1p(-np.minimum(q, 1.0)), out=k if k.shape == shape else None)
+    np.floor(k, out=k)
+    if (q >= 1.0).any():
+        k = np.where(q >= 1.0, 0.0, k)
+    np.nan_to_num(k, copy=False, nan=0.0, posinf=NEVER_AFTER_YEARS, neginf=0.0)
+    np.minimum(k, NEVER_AFTER_YEARS, out=k)
+    out = k.astype(np.int64)
+    out[out >= NEVER_AFTER_YEARS] = NEVER
+    if not some.all():
+        out[~np.broadcast_to(some, shape)] = NEVER
     return out
 
 
@@ -139,6 +166,10 @@ class DrawBlock:
     delay: np.ndarray  # (P, n) int64 years late
     loss_offset: np.ndarray  # (P, n) int64: lost in year start + offset; NEVER: never
     event_year: np.ndarray  # (C, n) int64 calendar year of the country's event; NEVER: never
+    # (both read-only views of NEVER when no project or country of the block can be lost)
+    # True only when every loss_offset and event_year is NEVER (no loss probability anywhere,
+    # as in a version 1 workbook): lets :meth:`lost_years` skip the arithmetic. False: unknown.
+    never_lost: bool = False
 
     @property
     def n(self) -> int:
@@ -158,6 +189,16 @@ class DrawBlock:
             return own
         return np.minimum(own, self.event_year[country])
 
+    def lost_years(self, starts: Sequence[int], countries: Sequence[int]) -> np.ndarray:
+        """(P, n) :meth:`lost_year` of every project row, row ``j`` started in ``starts[j]`` in
+        country row ``countries[j]``, in one step (read-only when :attr:`never_lost`)."""
+        shape = self.loss_offset.shape
+        if self.never_lost:
+            return np.broadcast_to(np.int64(NEVER), shape)
+        start = np.asarray(starts, dtype=np.int64).reshape(shape[0], 1)
+        own = np.where(self.loss_offset >= NEVER, NEVER, start + self.loss_offset)
+        return np.minimum(own, self.event_year[np.asarray(countries, dtype=np.intp)], out=own)
+
     def forced(self, *, capex_multiplier: float | Mapping[str, float] | None = None,
                delay: int | Mapping[str, int] | None = None,
                loss_offset: int | None | Mapping[str, int | None] = (),
@@ -173,8 +214,10 @@ class DrawBlock:
             changes["delay"] = self._rows(delay, self.project_ids, self.delay)
         if loss_offset != ():
             changes["loss_offset"] = self._rows(loss_offset, self.project_ids, self.loss_offset)
+            changes["never_lost"] = False
         if event_year != ():
             changes["event_year"] = self._rows(event_year, self.countries, self.event_year)
+            changes["never_lost"] = False
         return replace(self, **changes)
 
     @staticmethod
@@ -252,39 +295,75 @@ class Sampler:
         self.country_loss = np.array(
             [scaled(c.loss_probability, m) if (c := instance.countries.get(name)) else 0.0
              for name in self.countries], dtype=float).reshape(len(self.countries), 1)
+        # rows that need arithmetic: a capex range, a chance to slip, a loss probability
+        self._capex_rows = np.flatnonzero((self.high[:, 0] != self.low[:, 0])
+                                          | (self.high[:, 0] != self.basis[:, 0]))
+        self._slip_rows = np.flatnonzero((self.delay_probability[:, 0] > 0)
+                                         & (self.max_delay_years[:, 0] > 0))
+        self._own_rows = np.flatnonzero(self.own_loss[:, 0] > 0)
+        self._event_rows = np.flatnonzero(self.country_loss[:, 0] > 0)
 
     def block(self, first_draw: int, n: int) -> DrawBlock:
         """Draws ``first_draw .. first_draw + n - 1``."""
         resume, self._next = first_draw == self._next, -1  # -1: streams not positioned
-        n_proj = len(self.project_ids)
+        n_proj, n_countries = len(self.project_ids), len(self.countries)
         u = np.empty((n_proj, n, MAIN_UNIFORMS))
-        own = np.empty((n_proj, n))
-        event_u = np.empty((len(self.countries), n))
         for j, pid in enumerate(self.project_ids):
             self._generator(project_stream, pid, first_draw, MAIN_UNIFORMS, resume).random(
                 (n, MAIN_UNIFORMS), out=u[j])
-            if self.own_loss[j, 0] > 0:  # a loss probability of 0 never reads its uniforms
-                self._generator(own_loss_stream, pid, first_draw, 1, resume).random(n, out=own[j])
-            else:
-                own[j] = 0.0
-        for c, name in enumerate(self.countries):
-            if self.country_loss[c, 0] > 0:
-                self._generator(country_stream, name, first_draw, 1, resume).random(
-                    n, out=event_u[c])
-            else:
-                event_u[c] = 0.0
+        # A loss probability of 0 never reads its uniforms: its rows stay NEVER.
+        own_u = np.empty((self._own_rows.size, n))
+        for i, j in enumerate(self._own_rows):
+            self._generator(own_loss_stream, self.project_ids[j], first_draw, 1, resume).random(
+                n, out=own_u[i])
+        event_u = np.empty((self._event_rows.size, n))
+        for i, c in enumerate(self._event_rows):
+            self._generator(country_stream, self.countries[c], first_draw, 1, resume).random(
+                n, out=event_u[i])
         self._next = first_draw + n
-        first_year = self.instance.settings.first_year
-        k_country = geometric_from_uniform(event_u, self.country_loss)
+        if self._own_rows.size:
+            loss_offset = np.full((n_proj, n), NEVER, dtype=np.int64)
+            loss_offset[self._own_rows] = geometric_from_uniform(
+                own_u, self.own_loss[self._own_rows])
+        else:  # nothing to draw: every row NEVER (read-only, as the draws need not be copied)
+            loss_offset = np.broadcast_to(np.int64(NEVER), (n_proj, n))
+        if self._event_rows.size:
+            event_year = np.full((n_countries, n), NEVER, dtype=np.int64)
+            k = geometric_from_uniform(event_u, self.country_loss[self._event_rows])
+            event_year[self._event_rows] = np.where(
+                k >= NEVER, NEVER, self.instance.settings.first_year + k)
+        else:
+            event_year = np.broadcast_to(np.int64(NEVER), (n_countries, n))
         return DrawBlock(
             first_draw=first_draw, project_ids=self.project_ids, countries=self.countries,
-            basis=self.basis, capex_uniform=u[:, :, 0],
-            capex_musd=triangular_from_uniform(u[:, :, 0], self.low, self.basis, self.high),
-            delay=delay_from_uniforms(u[:, :, 1], u[:, :, 2], self.delay_probability,
-                                      self.max_delay_years),
-            loss_offset=geometric_from_uniform(own, self.own_loss),
-            event_year=np.where(k_country >= NEVER, NEVER, first_year + k_country),
-        )
+            basis=self.basis, capex_uniform=u[:, :, 0], capex_musd=self._capex(u[:, :, 0]),
+            delay=self._delay(u[:, :, 1], u[:, :, 2]), loss_offset=loss_offset,
+            event_year=event_year,
+            never_lost=not (self._own_rows.size or self._event_rows.size))
+
+    def _capex(self, uniform: np.ndarray) -> np.ndarray:
+        """(P, n) triangular capex; a project with low == mode == high is its constant ``high``
+        (what the inverse CDF gives: high - sqrt(0)), without the arithmetic."""
+        rows = self._capex_rows
+        if rows.size == uniform.shape[0]:
+            return triangular_from_uniform(uniform, self.low, self.basis, self.high)
+        out = np.empty(uniform.shape)
+        out[:] = self.high
+        if rows.size:
+            out[rows] = triangular_from_uniform(uniform[rows], self.low[rows], self.basis[rows],
+                                                self.high[rows])
+        return out
+
+    def _delay(self, slips: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """(P, n) delays; a project that cannot slip (probability 0 or no years) stays at 0."""
+        rows = self._slip_rows
+        if rows.size == slips.shape[0]:
+            return delay_from_uniforms(slips, size, self.delay_probability, self.max_delay_years)
+        out = np.zeros(slips.shape, dtype=np.int64)
+        if rows.size:
+            out[rows] = delay_from_uniforms(slips[rows], size[rows], self.delay_probability[rows],
+                                            self.max_delay_years[rows])
+        return out
 
     def _generator(self, make, name: str, first_draw: int, per_draw: int,
                    resume: bool) -> np.random.Generator:

@@ -113,3 +113,24 @@ def test_plan_flows_and_peak_funding_by_hand():
     plan = plan_flows(inst, {"A": 2026, "B": 2027})
     assert plan.by_year == pytest.approx({2026: -100, 2027: 10, 2028: 70, 2029: 10})
     assert plan.peak_funding() == (pytest.approx(100), 2026)
+
+
+@hsettings(max_examples=40, deadline=None, derandomize=True)
+@given(rows=st.integers(1, 40), build=st.integers(0, 3), seed=st.integers(0, 1000),
+       first=st.integers(2024, 2028))
+def test_many_rows_in_one_call_equal_each_row_alone_exactly(rows, build, seed, first):
+    """Operating flows are placed row by row up to FEW_ROWS rows and all at once beyond: either
+    way each row is, bit for bit, the row the same draw gives alone (one row)."""
+    rng = np.random.default_rng(seed)
+    p = dataclasses.replace(project("A", capex=100, high=140, build=build),
+                            cash_flows=tuple(rng.uniform(-20, 60, 7).round(3)) + (0.0, 5.0))
+    s = instance([p], budget=100, discount_rate=0.07).settings
+    capex = rng.uniform(90, 140, rows)
+    delay = rng.integers(0, 4, rows)
+    lost = rng.integers(2025, 2042, rows)
+    together = cash_flows(p, s, 2026, capex=capex, delay=delay, lost_year=lost, first=first,
+                          last=2040).values
+    for i in range(rows):
+        alone = cash_flows(p, s, 2026, capex=capex[i], delay=delay[i], lost_year=lost[i],
+                           first=first, last=2040).values[0]
+        assert together[i].tobytes() == alone.tobytes()

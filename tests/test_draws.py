@@ -201,3 +201,38 @@ def test_forced_draws():
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError):
         Sampler(lossy(), **kwargs)
+
+
+def test_lost_years_in_one_step_equal_lost_year_row_by_row():
+    """DrawBlock.lost_years (every row at once) is lost_year of each row, with losses, with
+    forced losses and without any loss probability (then a read-only view of NEVER)."""
+    inst = lossy()
+    block = Sampler(inst, seed=6).block(0, 500)
+    rows = [block.countries.index(inst.projects[pid].country) for pid in block.project_ids]
+    starts = [FIRST + 2 * j for j in range(len(rows))]
+    for b in (block, block.forced(loss_offset=1), block.forced(event_year={"X": FIRST + 3})):
+        np.testing.assert_array_equal(
+            b.lost_years(starts, rows),
+            np.array([b.lost_year(j, s, c) for j, (s, c) in enumerate(zip(starts, rows))]))
+    none = Sampler(inst, seed=6, loss_multiplier=0.0).block(0, 50)
+    assert none.never_lost and not block.never_lost
+    assert np.all(none.lost_years(starts, rows) == NEVER)
+
+
+def test_triangular_capex_is_the_inverse_cdf_bit_for_bit():
+    """The branch-free triangular draw gives exactly the numbers of the plain formula
+    (np.where on the side of the mode), including low == high and a mode at either end."""
+    rng = np.random.default_rng(11)
+    u = rng.random((6, 4000))
+    u[:, :3] = [0.0, 0.5, 1.0 - 2.0 ** -53]
+    low = np.array([[100.0], [100.0], [100.0], [0.0], [50.0], [7.5]])
+    high = np.array([[100.0], [150.0], [150.0], [0.0], [600.0], [9.25]])
+    mode = np.array([[100.0], [100.0], [150.0], [0.0], [230.0], [8.0]])
+    width = high - low
+    f_mode = np.divide(mode - low, width, out=np.zeros_like(width), where=width > 0)
+    left = u < f_mode
+    root = np.sqrt(np.where(left, u * (mode - low), (1.0 - u) * (high - mode)) * width)
+    expected = np.where(left, low + root, high - root)
+    assert triangular_from_uniform(u, low, mode, high).tobytes() == expected.tobytes()
+    assert float(triangular_from_uniform(np.array(0.25), 100.0, 150.0, 200.0)) == \
+        100.0 + math.sqrt(0.25 * 100.0 * 50.0)
