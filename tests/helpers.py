@@ -8,13 +8,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-from typing import Any
+from pathlib import Path
+from typing import Mapping
+
+import openpyxl
+import pytest
 
 from optimizer.analyses import Analyses
+from optimizer.errors import InputError
 from optimizer.resolve import Parallel
 from optimizer.evaluate import evaluate
 from optimizer.instance import Instance, Mineral, Project, Scenario, Settings
 from optimizer.results import Result, SolveInfo
+from optimizer.validate import load_instance
 
 # The fixed plan of make_result(): project_id -> start year.
 RESULT_STARTS = {"GA-PLANT": 2027, "GR-OFFTAKE": 2026}
@@ -128,3 +134,23 @@ def make_tradeoff_result(**setting_overrides) -> Result:
     once per set of overrides, then copied)."""
     cached = _tradeoff_result(tuple(sorted(setting_overrides.items())))
     return dataclasses.replace(cached, analyses=copy.deepcopy(cached.analyses))
+
+
+def edited_copy(source: Path, tmp_path: Path, edits: Mapping[str, object],
+                name: str = "case.xlsx") -> Path:
+    """A copy of the workbook ``source`` saved as ``tmp_path / name``, with cells changed:
+    {"Projects!F4": value}."""
+    wb = openpyxl.load_workbook(source)
+    for where, value in edits.items():
+        sheet, ref = where.split("!")
+        wb[sheet][ref] = value
+    path = tmp_path / name
+    wb.save(path)
+    return path
+
+
+def errors_of(path: Path) -> list[str]:
+    """The error lines of the InputError that loading ``path`` must raise."""
+    with pytest.raises(InputError) as info:
+        load_instance(path)
+    return [str(p) for p in info.value.problems]

@@ -23,6 +23,8 @@ from optimizer.errors import InputError
 from optimizer.solve import solve
 from optimizer.validate import load_instance
 
+from helpers import edited_copy, errors_of
+
 FIXTURE = Path(__file__).parent / "data" / "good.xlsx"
 NUMERIC_KINDS = ("int", "number", "share", "year")
 ZWSP, NBSP = "\u200b", "\u00a0"
@@ -45,13 +47,7 @@ def cell(sheet: str, name: str, row: int) -> str:
 def edited(tmp_path: Path, edits: dict[str, object], name: str = "case.xlsx",
            source: Path = FIXTURE) -> Path:
     """A copy of ``source`` (the fixture) with cells changed: {"Projects!F2": value}."""
-    wb = openpyxl.load_workbook(source)
-    for where, value in edits.items():
-        sheet, ref = where.split("!")
-        wb[sheet][ref] = value
-    path = tmp_path / name
-    wb.save(path)
-    return path
+    return edited_copy(source, tmp_path, edits, name)
 
 
 def with_setting(tmp_path: Path, name: str, value: object) -> tuple[Path, str]:
@@ -64,12 +60,6 @@ def with_setting(tmp_path: Path, name: str, value: object) -> tuple[Path, str]:
     path = tmp_path / "setting.xlsx"
     wb.save(path)
     return path, f"Settings!B{row}"
-
-
-def errors_of(path: Path) -> list[str]:
-    with pytest.raises(InputError) as info:
-        load_instance(path)
-    return [str(p) for p in info.value.problems]
 
 
 def one_with(problems: list[str] | tuple[str, ...], *fragments: str) -> str:

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from optimizer.analyses.priority import (PriorityPlan, at_level, check_priority,
                                          funding_priority)
-from optimizer.errors import InfeasibleError, InputError
+from optimizer.errors import InfeasibleError
 from optimizer.evaluate import allowed_starts, evaluate
 from optimizer.families import violations
 from optimizer.instance import BudgetLevel, Instance
@@ -39,6 +39,7 @@ from optimizer.resolve import Parallel, SolveOptions
 from optimizer.solve import solve
 from optimizer.template import write_workbook
 from optimizer.validate import load_instance
+from helpers import edited_copy, errors_of
 from test_bruteforce import instances
 from test_model_hand import instance, project
 
@@ -303,18 +304,8 @@ def workbook(tmp_path_factory) -> Path:
 
 
 def edited(workbook: Path, tmp_path: Path, cells: dict[str, object]) -> Path:
-    wb = openpyxl.load_workbook(workbook)
-    for ref, value in cells.items():
-        wb["BudgetLevels"][ref] = value
-    path = tmp_path / "case.xlsx"
-    wb.save(path)
-    return path
-
-
-def errors_of(path: Path) -> list[str]:
-    with pytest.raises(InputError) as info:
-        load_instance(path)
-    return [str(p) for p in info.value.problems]
+    """A copy of ``workbook`` with cells of its BudgetLevels sheet changed: {"B2": value}."""
+    return edited_copy(workbook, tmp_path, {f"BudgetLevels!{ref}": v for ref, v in cells.items()})
 
 
 def test_the_sheet_reads_back(workbook):

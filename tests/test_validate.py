@@ -22,6 +22,8 @@ from optimizer import schema
 from optimizer.errors import InputError
 from optimizer.validate import check, load_instance
 
+from helpers import edited_copy, errors_of
+
 FIXTURE = Path(__file__).parent / "data" / "good.xlsx"
 
 
@@ -51,20 +53,7 @@ def setting_ref(name: str) -> str:
 
 def edited(tmp_path: Path, edits: dict[str, object], name: str = "case.xlsx") -> Path:
     """A copy of the fixture with cells changed: {"Projects!F4": value}."""
-    wb = openpyxl.load_workbook(FIXTURE)
-    for where, value in edits.items():
-        sheet, cell = where.split("!")
-        wb[sheet][cell] = value
-    path = tmp_path / name
-    wb.save(path)
-    return path
-
-
-def errors_of(path: Path) -> list[str]:
-    """The error lines of the InputError load_instance must raise."""
-    with pytest.raises(InputError) as info:
-        load_instance(path)
-    return [str(p) for p in info.value.problems]
+    return edited_copy(FIXTURE, tmp_path, edits, name)
 
 
 def assert_reported(problems: list[str], *fragments: str) -> None:
