@@ -38,7 +38,7 @@ from ..families import BY_NAME
 from ..resolve import SolveOptions, resolve
 from ..results import Result
 from .riskprice import asks_for_risk
-from .simulate import CHUNK_ELEMENTS, MIN_CHUNK_DRAWS, TARGET_TOL, _china_shares, _plan
+from .simulate import TARGET_TOL, _china_shares, _plan, chunk_draws
 
 CONFIDENCE = 0.80  # the committee's bar: every target met in at least this share of futures
 LATER_YEARS = 5  # later target years measured
@@ -87,11 +87,10 @@ def share_draws(result: Result, draws: int, seed: int | None = None) -> ShareDra
     span = tuple(int(t) for t in plan.targets[0]["span"])
     shares = {t["mineral"]: np.empty((draws, len(span))) for t in plan.targets}
     cache: dict = {}
-    chunk = max(MIN_CHUNK_DRAWS, CHUNK_ELEMENTS // max(len(plan.pids), 1))
+    chunk = chunk_draws(plan)
     for lo in range(0, draws, chunk):
         block = sampler.block(lo, min(chunk, draws - lo))
-        lost = np.array([block.lost_year(j, start, plan.country_row[j])
-                         for j, start in enumerate(plan.starts)]).reshape(len(plan.pids), block.n)
+        lost = block.lost_years(plan.starts, plan.country_row)
         for tgt in plan.targets:
             shares[tgt["mineral"]][lo:lo + block.n] = _china_shares(plan, tgt, block, lost, cache)
     return ShareDraws({t["mineral"]: t["target"] for t in plan.targets}, span, shares)

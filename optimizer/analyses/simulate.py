@@ -732,7 +732,7 @@ def simulate(result: Result, draws: int = 10_000, *, seed: int | None = None,
     sampler = Sampler(inst, seed=seed, project_ids=plan.pids, countries=plan.countries,
                       loss_multiplier=check_multiplier(loss_multiplier))
     tally = _Tally(plan, draws)
-    chunk = max(MIN_CHUNK_DRAWS, CHUNK_ELEMENTS // max(len(plan.pids), 1))
+    chunk = chunk_draws(plan)
     bar = None
     if progress and draws > chunk:
         from tqdm import tqdm
@@ -749,6 +749,11 @@ def simulate(result: Result, draws: int = 10_000, *, seed: int | None = None,
         if bar is not None:
             bar.close()
     return _summarize(result, plan, sampler, tally, draws)
+
+
+def chunk_draws(plan: _Plan) -> int:
+    """Draws per chunk: about CHUNK_ELEMENTS draws x projects, at least MIN_CHUNK_DRAWS."""
+    return max(MIN_CHUNK_DRAWS, CHUNK_ELEMENTS // max(len(plan.pids), 1))
 
 
 def _keep_freed_memory() -> None:
