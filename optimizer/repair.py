@@ -29,7 +29,7 @@ import numpy as np
 import pulp
 
 from .evaluate import Evaluation, allowed_starts, evaluate
-from .families import country_capex, violations
+from .families import country_capex, target_years, violations
 from .instance import Instance
 from .model import PortfolioModel
 
@@ -48,7 +48,6 @@ class ModelRows:
     """
 
     def __init__(self, m: PortfolioModel) -> None:
-        s = m.instance.settings
         columns: dict[str, int] = {}
         self._x = {key: len(columns) + i for i, key in enumerate(m.x)}
         columns.update({var.name: self._x[key] for key, var in m.x.items()})
@@ -77,7 +76,9 @@ class ModelRows:
         self.lower = np.array(lower)
         self.upper = np.array(upper)
         self.size = len(columns)
-        self._years = list(s.years)
+        finite = np.maximum(np.abs(np.nan_to_num(self.lower, posinf=0, neginf=0)),
+                            np.abs(np.nan_to_num(self.upper, posinf=0, neginf=0)))
+        self.slack = ROW_TOL * np.maximum(1.0, finite)  # what a row may be off by
 
     def broken(self, starts: Mapping[str, int], ev: Evaluation) -> int:
         """How many of the rows the plan breaks (beyond :data:`ROW_TOL`)."""
@@ -94,11 +95,8 @@ class ModelRows:
         for t, col in self._y.items():
             v[col] = ev.spend.get(t, 0.0)
         activity = self.matrix @ v
-        slack = ROW_TOL * np.maximum(1.0, np.maximum(np.abs(np.nan_to_num(self.lower, posinf=0,
-                                                                           neginf=0)),
-                                                     np.abs(np.nan_to_num(self.upper, posinf=0,
-                                                                          neginf=0))))
-        return int(np.sum((activity < self.lower - slack) | (activity > self.upper + slack)))
+        return int(np.sum((activity < self.lower - self.slack)
+                          | (activity > self.upper + self.slack)))
 
 
 def shortfall(instance: Instance, ev: Evaluation) -> float:
@@ -113,12 +111,8 @@ def shortfall(instance: Instance, ev: Evaluation) -> float:
         out += max(0.0, ev.row_spend[t] - limit) / max(1.0, abs(limit))
     if s.total_budget_musd is not None:
         out += max(0.0, ev.total_capex - s.total_budget_musd) / max(1.0, s.total_budget_musd)
-    if s.target_year is not None:
-        for name, mineral in instance.minerals.items():
-            if mineral.target_china_share is None:
-                continue
-            out += sum(max(0.0, ev.share_after[name][t] - mineral.target_china_share)
-                       for t in s.years if t >= s.target_year)
+    out += sum(max(0.0, ev.share_after[name][t] - mineral.target_china_share)
+               for name, mineral, t in target_years(instance))
     by_country, total = country_capex(instance, ev)
     for country, c in instance.countries.items():
         if c.max_capex_share is not None:

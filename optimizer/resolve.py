@@ -107,11 +107,17 @@ def outcome_of(run: Callable[[], Result]) -> Outcome:
     """Run one solve and type what it gave."""
     try:
         result = run()
-    except InfeasibleError as exc:
-        return Outcome("infeasible", reasons=tuple(exc.reasons))
-    except SolverError as exc:
-        return Outcome("no_plan", reasons=(str(exc),))
+    except (InfeasibleError, SolverError) as exc:
+        return failed(exc)
     return Outcome(result.info.status, result=result)
+
+
+def failed(exc: InfeasibleError | SolverError) -> Outcome:
+    """The Outcome of a solve that raised: infeasible with its reasons, or no plan with the
+    solver's message."""
+    if isinstance(exc, InfeasibleError):
+        return Outcome("infeasible", reasons=tuple(exc.reasons))
+    return Outcome("no_plan", reasons=(str(exc),))
 
 
 def resolve(instance: Instance, options: SolveOptions = SolveOptions(),
@@ -143,10 +149,8 @@ def resolve_parts(m: PortfolioModel, parts: Sequence[PortfolioModel], weights: S
     plan verified on its own instance; all share the joint solve's status or failure."""
     try:
         results = solve_parts(m, parts, weights, **options.kwargs())
-    except InfeasibleError as exc:
-        return [Outcome("infeasible", reasons=tuple(exc.reasons)) for _ in parts]
-    except SolverError as exc:
-        return [Outcome("no_plan", reasons=(str(exc),)) for _ in parts]
+    except (InfeasibleError, SolverError) as exc:
+        return [failed(exc) for _ in parts]
     return [Outcome(r.info.status, result=r) for r in results]
 
 

@@ -95,37 +95,49 @@ def solve_model(m: PortfolioModel, *, solver: str | None = None,
     count, which may be lower for a plan not proven optimal (see :func:`optimizer.verify.verify`).
     """
     instance = m.instance
-    s = instance.settings
-    solver = solver or s.solver
-    time_limit_s = s.time_limit_s if time_limit_s is None else time_limit_s
-    mip_gap = s.mip_gap if mip_gap is None else mip_gap
+    solver, time_limit_s, mip_gap = _settings(m, solver, time_limit_s, mip_gap)
     extra = {} if start is None else {"start": start}  # fakes in tests take no start
     if polish and solver == "highs":
         from .warmstart import Polisher
 
         extra["before_solve"] = Polisher(m, time_limit_s).attach
     raw = run_solver(m, solver, time_limit_s, mip_gap, threads, **extra)
-    if raw.status == "infeasible":
-        if not diagnose:
-            raise InfeasibleError(["the solver proved that no plan satisfies all constraints"])
+    if raw.status == "infeasible" and diagnose:
         from .diagnose import explain_infeasibility
 
         raise InfeasibleError(explain_infeasibility(instance, solver, time_limit_s))
-    if raw.status == "no_solution":  # the solvers report every other failure as SolverError
-        raise SolverError(f"{raw.solver} found no plan within the time limit of {time_limit_s:g} s; "
-                          "raise time_limit_s (Settings sheet or --time-limit)")
+    _raise_without_plan(raw, time_limit_s)
     starts = decision(m)
     model_objective = float(pulp.value(m.objective_expr) or 0.0)
     evaluation = verify(instance, starts, model_objective, objective=objective,
                         proven=raw.status == "optimal")
-    info = SolveInfo(
-        status=raw.status, solver=raw.solver,
-        mip_gap=raw.mip_gap, best_bound=raw.best_bound,
-        solve_seconds=raw.seconds, build_seconds=build_seconds,
-        model_objective=model_objective,
-        n_variables=m.prob.numVariables(), n_constraints=m.prob.numConstraints(),
-    )
-    return Result(instance=instance, starts=starts, evaluation=evaluation, info=info)
+    return Result(instance=instance, starts=starts, evaluation=evaluation,
+                  info=_info(m, raw, model_objective, build_seconds))
+
+
+def _settings(m: PortfolioModel, solver: str | None, time_limit_s: float | None,
+              mip_gap: float | None) -> tuple[str, float, float]:
+    """The solver, time limit and gap in force: those given, else the workbook's."""
+    s = m.instance.settings
+    return (solver or s.solver, s.time_limit_s if time_limit_s is None else time_limit_s,
+            s.mip_gap if mip_gap is None else mip_gap)
+
+
+def _raise_without_plan(raw: RawSolve, time_limit_s: float) -> None:
+    """InfeasibleError (no diagnosis) or SolverError when the solve gave no plan."""
+    if raw.status == "infeasible":
+        raise InfeasibleError(["the solver proved that no plan satisfies all constraints"])
+    if raw.status == "no_solution":  # the solvers report every other failure as SolverError
+        raise SolverError(f"{raw.solver} found no plan within the time limit of {time_limit_s:g} s; "
+                          "raise time_limit_s (Settings sheet or --time-limit)")
+
+
+def _info(m: PortfolioModel, raw: RawSolve, model_objective: float,
+          build_seconds: float = 0.0) -> SolveInfo:
+    return SolveInfo(status=raw.status, solver=raw.solver, mip_gap=raw.mip_gap,
+                     best_bound=raw.best_bound, solve_seconds=raw.seconds,
+                     build_seconds=build_seconds, model_objective=model_objective,
+                     n_variables=m.prob.numVariables(), n_constraints=m.prob.numConstraints())
 
 
 def solve_parts(m: PortfolioModel, parts: Sequence[PortfolioModel], weights: Sequence[float], *,
@@ -141,27 +153,15 @@ def solve_parts(m: PortfolioModel, parts: Sequence[PortfolioModel], weights: Seq
     exceed the recomputed one. Raises InfeasibleError or SolverError as :func:`solve_model` does
     (no diagnosis: the parts are solved alone first).
     """
-    s = m.instance.settings
-    solver = solver or s.solver
-    time_limit_s = s.time_limit_s if time_limit_s is None else time_limit_s
-    mip_gap = s.mip_gap if mip_gap is None else mip_gap
+    solver, time_limit_s, mip_gap = _settings(m, solver, time_limit_s, mip_gap)
     raw = run_solver(m, solver, time_limit_s, mip_gap, threads)
-    if raw.status == "infeasible":
-        raise InfeasibleError(["the solver proved that no plan satisfies all constraints"])
-    if raw.status == "no_solution":
-        raise SolverError(f"{raw.solver} found no plan within the time limit of "
-                          f"{time_limit_s:g} s; raise time_limit_s (Settings sheet or "
-                          "--time-limit)")
+    _raise_without_plan(raw, time_limit_s)
     results = []
     for part, weight in zip(parts, weights):
         starts = decision(part)
         model_objective = float(pulp.value(part.objective_expr) or 0.0)
         evaluation = verify(part.instance, starts, model_objective,
                             proven=raw.status == "optimal" and weight > 0)
-        info = SolveInfo(status=raw.status, solver=raw.solver, mip_gap=raw.mip_gap,
-                         best_bound=raw.best_bound, solve_seconds=raw.seconds, build_seconds=0.0,
-                         model_objective=model_objective, n_variables=m.prob.numVariables(),
-                         n_constraints=m.prob.numConstraints())
         results.append(Result(instance=part.instance, starts=starts, evaluation=evaluation,
-                              info=info))
+                              info=_info(m, raw, model_objective)))
     return results

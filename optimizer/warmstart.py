@@ -292,7 +292,7 @@ def improve(st: _State, deadline: float) -> bool:
         if d[o] > EPS:
             st.apply(o)
             continue
-        found = _pair_move(st, deadline)
+        found = _pair_move(st, d, deadline)
         if found is None:
             return False
         if not found:
@@ -300,9 +300,10 @@ def improve(st: _State, deadline: float) -> bool:
     return False
 
 
-def _pair_move(st: _State, deadline: float) -> bool | None:
+def _pair_move(st: _State, d: np.ndarray, deadline: float) -> bool | None:
     """Apply the best gaining pair (a change of a funded project, then the best change of
-    another project); False when there is none, None when the time ran out.
+    another project); False when there is none, None when the time ran out. ``d``: the plan's
+    :meth:`_State.deltas`.
 
     No single change gains when this runs, so only second changes that gain on their own can
     make a pair gain: they are the candidates. For each first change the rows are checked for
@@ -315,7 +316,6 @@ def _pair_move(st: _State, deadline: float) -> bool | None:
     if cand.size == 0:
         return False
     alone = st.rows - t.G[cur[cand]] + t.G[cand]  # the rows with each candidate alone
-    d = st.deltas()
     pairs: list[tuple[float, int, int]] = []
     for k in range(len(t.pids)):
         old = st.choice[k]
@@ -442,7 +442,7 @@ class Polisher:
         self.column = column
         # the columns a plan sets: every x[p, s], and every h[p, s] ("started by s") the model
         # has, so that HiGHS gets every integer variable and need not search for them
-        h_column = {key: var.index for key, var in getattr(self.m, "h", {}).items()}
+        h_column = {key: var.index for key, var in self.m.h.items()}
         self.columns_set = np.array(sorted(column[tab.funded_option].tolist()
                                            + list(h_column.values())), dtype=np.int32)
         where = {c: i for i, c in enumerate(self.columns_set.tolist())}
