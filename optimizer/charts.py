@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -22,6 +22,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .tables import is_binding
 from .results import Result
+
+if TYPE_CHECKING:
+    from .analyses.frontier import Measure
 
 DPI = 150
 WIDTH_IN = 7.0  # figure width, inches: an A4 text width at 1:1
@@ -347,19 +350,26 @@ TOL_NPV = 1e-6  # $M: a frontier point is the chosen plan when both criteria mat
 TOL_SECURITY = 1e-9  # share-years
 
 
-def frontier_points(result: Result) -> list[dict]:
-    """The frontier rows of ``result.analyses["frontier"]`` that have both criteria, in the
-    analysis's order (by China reliance removed)."""
+def frontier_points(result: Result) -> tuple[list[dict], Measure]:
+    """The frontier rows of ``result.analyses["frontier"]`` that have both criteria and a number
+    under the measure they were traced on, in the analysis's order (by that measure), and the
+    measure (:func:`optimizer.analyses.frontier.measure_of`). The chart and the memo's table
+    number these points 1, 2, ..."""
+    from .analyses.frontier import measure_of
+
     rows = result.analyses.tables().get("frontier") or []
-    return [r for r in rows if isinstance(r, Mapping)
-            and isinstance(r.get("npv_musd"), (int, float))
-            and isinstance(r.get("security_share_years"), (int, float))]
+    points = [r for r in rows if isinstance(r, Mapping)
+              and isinstance(r.get("npv_musd"), (int, float))
+              and isinstance(r.get("security_share_years"), (int, float))]
+    measure = measure_of(points, result.instance.settings.objective)
+    return [p for p in points if isinstance(p.get(measure.key), (int, float))
+            and not isinstance(p.get(measure.key), bool)], measure
 
 
 def chosen_point(result: Result, points: Sequence[dict] | None = None) -> int | None:
     """Index of the frontier point that is the chosen plan (same NPV and China reliance removed),
     or None when the chosen plan is none of the traced points."""
-    points = frontier_points(result) if points is None else points
+    points = frontier_points(result)[0] if points is None else points
     ev = result.evaluation
     for i, p in enumerate(points):
         if (abs(p["npv_musd"] - ev.npv_musd) <= TOL_NPV * max(1.0, abs(ev.npv_musd))
@@ -376,11 +386,9 @@ def frontier_figure(result: Result) -> Figure:
     ``result.analyses["frontier"]``, numbered 1, 2, ... in the order of the analysis (the memo's
     table uses the same numbers), joined by the staircase of the best traced NPV for at least
     that much security; the chosen plan is marked with a red star."""
-    from .analyses.frontier import SHARE_YEARS, measure_of
+    from .analyses.frontier import SHARE_YEARS
 
-    points = frontier_points(result)
-    measure = measure_of(points, result.instance.settings.objective)
-    points = [p for p in points if isinstance(p.get(measure.key), (int, float))]
+    points, measure = frontier_points(result)
     fig = new_figure(WIDTH_IN, 3.6)
     ax = fig.add_subplot()
     xs = [p[measure.key] for p in points]

@@ -251,11 +251,10 @@ def _needed(model: Elastic, group: tuple[str, object],
 @dataclass(frozen=True)
 class Diagnosis:
     """The sentences, and what they were made from: one :class:`Finding` per family present
-    (relaxed alone), and ``together`` (every family relaxed at once) when none sufficed."""
+    (relaxed alone)."""
 
     reasons: tuple[str, ...]
     findings: tuple[Finding, ...]
-    together: Finding | None = None
 
     def fixes(self) -> list[str]:
         """The families whose relaxation alone makes a plan possible."""
@@ -265,7 +264,7 @@ class Diagnosis:
 def diagnose(instance: Instance, solver: str = "highs", time_limit_s: float = 60.0) -> Diagnosis:
     """Why ``instance`` has no plan: each family relaxed alone, then all together when no single
     one suffices (see the module docstring)."""
-    reasons = _static_reasons(instance)
+    reasons = static_reasons(instance)
     rows = build_model(instance).rows
     present = [f.name for f in FAMILIES if rows.get(f.name)]
     findings = tuple(relax_one(instance, family, solver, time_limit_s) for family in present)
@@ -283,7 +282,6 @@ def diagnose(instance: Instance, solver: str = "highs", time_limit_s: float = 60
         reasons.append("Whether relaxing " + _join([BY_NAME[f].words for f in unsettled])
                        + " alone would make a plan possible was not settled within "
                        f"{min(time_limit_s, CHECK_LIMIT_S):g} s each.")
-    together = None
     if not fixes and not unsettled and present:
         together = relax_all(instance, present, solver, time_limit_s)
         if together.status == "plan":
@@ -295,7 +293,7 @@ def diagnose(instance: Instance, solver: str = "highs", time_limit_s: float = 60
                            f"{min(time_limit_s, REPAIR_LIMIT_S):g} s.")
     if not reasons:
         reasons.append("the solver proved that no plan satisfies all constraints")
-    return Diagnosis(tuple(reasons), findings, together)
+    return Diagnosis(tuple(reasons), findings)
 
 
 def explain_infeasibility(instance: Instance, solver: str = "highs",
@@ -330,7 +328,7 @@ def _phrases(instance: Instance, finding: Finding, families: list[str],
     return text
 
 
-def _static_reasons(instance: Instance) -> list[str]:
+def static_reasons(instance: Instance) -> list[str]:
     """Conflicts visible without a solver: a must-fund project with no allowed start year."""
     s = instance.settings
     out = []
@@ -339,19 +337,6 @@ def _static_reasons(instance: Instance) -> list[str]:
             out.append(f"must-fund project {pid} cannot start between {p.earliest_start} and "
                        f"{p.latest_start} with all of its spending ({len(p.spend_shares)} years) "
                        f"inside the horizon, which ends in {s.last_year}")
-    return out
-
-
-def describe_slacks(m: PortfolioModel) -> list[str]:
-    """One phrase per row that needed slack (by family, as each family describes its rows), read
-    from a solved elastic model's slack variables."""
-    out = []
-    for family in FAMILIES:
-        needed = [(key, var.varValue or 0.0) for key, (var, _scale) in
-                  m.slacks.get(family.name, {}).items()]
-        needed = [(key, amount) for key, amount in needed if amount > SLACK_TOL]
-        if needed:
-            out += family.describe(m.instance, needed)
     return out
 
 

@@ -415,7 +415,7 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
     from .analyses.alternatives import Alternatives
     from .analyses.frontier import BudgetLadder, Frontier
     from .analyses.futures import TABLE_KEYS as FUTURES_KEYS, Futures
-    from .analyses.priority import from_tables as priority_from_tables
+    from .analyses.priority import TABLE_KEYS as PRIORITY_KEYS, from_tables as priority_from_tables
     from .analyses.proposal import from_tables as proposal_from_tables
     from .analyses.reach import Reach
     from .analyses.riskprice import RiskPrice
@@ -448,7 +448,7 @@ def read_analyses(doc: Mapping[str, Any]) -> Analyses:
         tables.pop("proposal_summary", None)
     if isinstance(tables.get("priority"), Mapping):
         found["priority"] = priority_from_tables(tables)
-        for key in ("priority", "priority_levels", "priority_order", "priority_starts"):
+        for key in PRIORITY_KEYS:
             tables.pop(key, None)
     if (price := rows("risk_price")) is not None:
         found["risk_price"] = RiskPrice(price)

@@ -56,8 +56,10 @@ from ..model import (PortfolioModel, add_plan, funded_terms, linear, objective_t
 from ..resolve import Outcome, Parallel, SolveOptions, resolve, resolve_parts, run_parallel
 from ..results import Result
 from ..verify import objective_mismatch
+from .sensitivity import at_level
 
 PLAN_STATUSES = ("optimal", "feasible")  # a level with one of these has a portfolio
+TABLE_KEYS = ("priority", "priority_levels", "priority_order", "priority_starts")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +131,16 @@ class PriorityPlan:
         """The projects funded at a level, in funding order."""
         return [e.project_id for e in self.order if e.project_id in lp.starts]
 
+    def added(self, lp: LevelPlan) -> list[str]:
+        """The projects funded at a level (one of ``levels``) and at no lower one, in funding
+        order."""
+        before: set[str] = set()
+        for lower in self.levels:
+            if lower is lp:
+                break
+            before.update(self.funded(lower))
+        return [pid for pid in self.funded(lp) if pid not in before]
+
     def tables(self) -> dict[str, Any]:
         summary = {
             "objective": self.objective, "expected_objective": self.expected_objective,
@@ -149,7 +161,7 @@ class PriorityPlan:
 
     def level_rows(self) -> list[dict[str, Any]]:
         """What each level buys (for the workbook)."""
-        rows, before = [], set()
+        rows = []
         for lp in self.levels:
             funded = self.funded(lp)
             rows.append({"level": lp.level, "budget_multiplier": lp.budget_multiplier,
@@ -157,10 +169,9 @@ class PriorityPlan:
                          "objective_value": lp.objective_value, "npv_musd": lp.npv_musd,
                          "total_capex_musd": lp.total_capex_musd,
                          "funded_count": len(funded) if lp.has_plan else None,
-                         "added": ", ".join(p for p in funded if p not in before),
+                         "added": ", ".join(self.added(lp)),
                          "separate_objective_value": lp.separate_objective_value,
                          "objective_given_up": lp.given_up, "note": lp.note})
-            before.update(funded)
         return rows
 
     def order_rows(self) -> list[dict[str, Any]]:
@@ -204,13 +215,6 @@ def from_tables(doc: Mapping[str, Any]) -> PriorityPlan | None:
 
 # ---------------------------------------------------------------------------------------------
 # The model
-
-
-def at_level(instance: Instance, multiplier: float) -> Instance:
-    """The instance with every yearly budget and the total budget times ``multiplier``."""
-    out = instance.with_budget({t: v * multiplier for t, v in instance.budget.items()})
-    total = instance.settings.total_budget_musd
-    return out if total is None else out.with_settings(total_budget_musd=total * multiplier)
 
 
 @dataclass
@@ -339,11 +343,11 @@ def assemble(instance: Instance, levels: Sequence[BudgetLevel], variants: Sequen
 
 
 def objective_added(instance: Instance, starts: Mapping[str, int], project_id: str,
-                    objective: str) -> float:
-    """What a project adds to a level's plan: its objective less that of the plan without it."""
+                    objective: str, whole: float) -> float:
+    """What a project adds to a level's plan: ``whole`` (the objective of the plan ``starts``)
+    less the objective of the plan without the project."""
     without = {p: s for p, s in starts.items() if p != project_id}
-    return (evaluate(instance, starts).objective_value(objective)
-            - evaluate(instance, without).objective_value(objective))
+    return whole - evaluate(instance, without).objective_value(objective)
 
 
 def funding_order(levels: Sequence[LevelPlan], instances: Sequence[Instance],
@@ -356,7 +360,8 @@ def funding_order(levels: Sequence[LevelPlan], instances: Sequence[Instance],
     for lp, inst in zip(levels, instances):
         if not lp.has_plan:
             continue
-        new = [(objective_added(inst, lp.starts, pid, objective), pid)
+        whole = evaluate(inst, lp.starts).objective_value(objective)
+        new = [(objective_added(inst, lp.starts, pid, objective, whole), pid)
                for pid in lp.starts if pid not in seen]
         new.sort(key=lambda item: (-float(f"{item[0]:.9g}"), item[1]))
         for added, pid in new:

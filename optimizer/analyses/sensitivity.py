@@ -32,13 +32,16 @@ class BudgetSensitivity:
         return {"sensitivity": [dict(r) for r in self.rows]}
 
 
-def scaled_budget(instance: Instance, change: float) -> Instance:
-    factor = 1.0 + change
-    out = instance.with_budget({t: v * factor for t, v in instance.budget.items()})
+def at_level(instance: Instance, multiplier: float) -> Instance:
+    """The instance with every yearly budget and the total budget times ``multiplier``."""
+    out = instance.with_budget({t: v * multiplier for t, v in instance.budget.items()})
     total = instance.settings.total_budget_musd
-    if total is not None:
-        out = out.with_settings(total_budget_musd=total * factor)
-    return out
+    return out if total is None else out.with_settings(total_budget_musd=total * multiplier)
+
+
+def scaled_budget(instance: Instance, change: float) -> Instance:
+    """The instance with every budget scaled by ``1 + change``."""
+    return at_level(instance, 1.0 + change)
 
 
 def budget_base(instance: Instance) -> float:

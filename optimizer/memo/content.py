@@ -35,7 +35,7 @@ from .context import figure, generic_table, is_table, MemoContext
 from .model import Block, Document, Paragraph, sanitize, Section
 from .sections.countries import countries
 from .sections.futures import FUTURES_KEYS, futures
-from .sections.priority import priority
+from .sections.priority import PRIORITY_KEYS, priority
 from .sections.proposal import proposal
 from .sections.plan import china_reliance, money, portfolio, recommendation, timeline
 from .sections.provenance import provenance
@@ -141,7 +141,7 @@ OPTIONAL_SECTIONS: list[OptionalSection] = [
     OptionalSection("priority", "Funding priority: if the budget is less",
                     "The nested portfolios over the workbook's budget levels, and the order in "
                     "which projects come in.", build=priority,
-                    also=("priority_levels", "priority_order", "priority_starts")),
+                    also=PRIORITY_KEYS),
     OptionalSection("stress_test", "Countries: concentration and stress test",
                     "Where the plan's capital goes, and what losing one country would do.",
                     build=countries, section="countries"),

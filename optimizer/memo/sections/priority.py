@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from .. import text as fmt
 from ... import charts
+from ...analyses.priority import TABLE_KEYS
 from ...tables import objective_unit, sheet_title
 from ..context import label, MemoContext
 from ..model import Block, Bullets, Paragraph, Table
@@ -18,6 +19,7 @@ from ..model import Block, Bullets, Paragraph, Table
 if TYPE_CHECKING:
     from ...analyses.priority import PriorityPlan
 
+PRIORITY_KEYS = TABLE_KEYS[1:]  # the tables beside the "priority" summary
 ORDER_SHEET = sheet_title("priority_order", [])
 NAMED_ADDED = 4  # a level's new projects are named up to this many, then counted
 LEVEL_STATUS = {"optimal": "proven optimal", "feasible": "best found in the time limit",
@@ -80,11 +82,10 @@ def level_table(ctx: MemoContext, objective: str) -> Table:
     projects it adds, and the best plan for that budget alone."""
     plan = ctx.result.analyses.priority
     unit = objective_unit(objective)
-    rows, before = [], set()
+    rows = []
     for lp in plan.levels:
         funded = plan.funded(lp)
-        added = [pid for pid in funded if pid not in before]
-        before.update(funded)
+        added = plan.added(lp)
         rows.append((lp.level, f"{lp.budget_multiplier:g}", fmt.share(lp.probability),
                      LEVEL_STATUS.get(lp.status, fmt.status_text(lp.status)),
                      fmt.objective_cell(lp.objective_value, objective),

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 from .. import text as fmt
 from ... import charts
-from ...analyses.frontier import SECURITY_VALUE, SHARE_YEARS, Measure, measure_of
+from ...analyses.frontier import SECURITY_VALUE, SHARE_YEARS, Measure
 from ...results import Result
 from ...tables import objective_unit, OBJECTIVE_WORDS
 from ..context import figure, ids_cell, MemoContext, number, rows_of
@@ -33,15 +33,13 @@ def frontier_blocks(ctx: MemoContext) -> list[Block]:
     chart, and the points with the projects that change between neighbours. Points are numbered
     as in the chart (:func:`optimizer.charts.frontier_points`)."""
     result = ctx.result
-    points = charts.frontier_points(result)
-    measure = measure_of(points, result.instance.settings.objective)
-    points = [p for p in points if number(p.get(measure.key)) is not None]
+    points, measure = charts.frontier_points(result)
     chosen = recommended_point(result, points)
     blocks: list[Block] = [Paragraph(frontier_intro(result, measure, chosen is not None))]
     if not points:
         blocks.append(Paragraph("The frontier analysis found no point."))
         return blocks
-    blocks.append(Paragraph(" ".join(frontier_sentences(result, points, chosen))))
+    blocks.append(Paragraph(" ".join(frontier_sentences(result, points, chosen, measure))))
     blocks += figure(ctx, "frontier", f"NPV against {measure.words} for each frontier point "
                      "(numbered as in the table); the red star is the recommended plan",
                      f"Scatter chart of the frontier: NPV against {measure.words}")
@@ -133,10 +131,10 @@ def recommended_point(result: Result, points: Sequence[Mapping[str, Any]]) -> in
 
 
 def frontier_sentences(result: Result, points: Sequence[Mapping[str, Any]],
-                       chosen: int | None) -> list[str]:
-    """What moving along the frontier trades, and where the recommended plan sits."""
+                       chosen: int | None, measure: Measure) -> list[str]:
+    """What moving along the frontier trades (on ``measure``, the one the points were traced
+    on), and where the recommended plan sits."""
     ev = result.evaluation
-    measure = measure_of(points, result.instance.settings.objective)
     key = measure.key
     n = len(points)
     first, last = points[0], points[-1]
