@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
+from .cluster import CONNECT_TIMEOUT_S
 from .errors import InfeasibleError, InputError, SolverError, VerificationError
 from .interrupts import Terminated, signals_as_interrupts
 from .outputs import DestinationExists, WrittenThenInterrupted
@@ -99,8 +100,9 @@ def _solve_options() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", type=_scheduler_address,
                    help="run the re-solves on this Dask scheduler's workers instead of this "
                         "machine's cores (docs/cluster.md)")
-    p.add_argument("--connect-timeout", type=float, default=10.0, dest="connect_timeout",
-                   metavar="S", help="seconds to reach the scheduler (default 10)")
+    p.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT_S,
+                   dest="connect_timeout", metavar="S",
+                   help=f"seconds to reach the scheduler (default {CONNECT_TIMEOUT_S:g})")
     return p
 
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 from tqdm import tqdm
 
 from .interrupts import worker_signals
-from .resolve import Parallel, default_workers, stop_pool
+from .resolve import Parallel, stop_pool
 
 THREADS = 8  # at most this many fanning-out analyses at once (each mostly waits)
 
@@ -124,7 +124,7 @@ class Phases:
     def __init__(self, parallel: Parallel, timings: Timings | None = None) -> None:
         self.timings = timings if timings is not None else Timings()
         self._given = parallel
-        workers = default_workers() if parallel.workers is None else max(1, parallel.workers)
+        workers = parallel.worker_count
         self.concurrent = parallel.executor is not None or workers > 1
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
@@ -167,10 +167,8 @@ class Phases:
 
     def now(self, name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``func(*args, **kwargs)`` in this thread, timed."""
-        t0 = time.perf_counter()
-        value = func(*args, **kwargs)
-        self.timings.add(name, time.perf_counter() - t0)
-        return value
+        with self.timings.phase(name):
+            return func(*args, **kwargs)
 
     def fanout(self, name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         """``func(*args, **kwargs)`` in a thread (an analysis that hands its re-solves to
@@ -180,9 +178,8 @@ class Phases:
         assert self._threads is not None, "use Phases as a context manager"
 
         def timed() -> Any:
-            t0 = time.perf_counter()
-            value = func(*args, **kwargs)
-            self.timings.add(name, time.perf_counter() - t0, concurrent=True)
+            value, seconds = _timed(lambda: func(*args, **kwargs))
+            self.timings.add(name, seconds, concurrent=True)
             return value
         return self._threads.submit(timed)
 

@@ -93,8 +93,8 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
                                             options)
             found["stress"] = run.now("stress test", stress_test, result)
             found["proposal"] = run.now("proposal", compare_proposal, result)
-            found["priority"] = run.now("funding priority", funding_priority, result, options,
-                                        par)
+            later["priority"] = run.fanout("funding priority", funding_priority, result,
+                                           options, par)
         if simulate_draws:
             from .analyses.reach import budget_plans_of, what_raises_the_chance
 
@@ -110,16 +110,16 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
         if frontier_points:
             from .analyses.frontier import budget_ladder, trace_frontier
 
-            found["frontier"] = run.now("frontier", trace_frontier, result.instance,
-                                        frontier_points, options, par, recommended=result)
+            later["frontier"] = run.fanout("frontier", trace_frontier, result.instance,
+                                           frontier_points, options, par, recommended=result)
             if ladder:
-                found["budget_ladder"] = run.now("budget ladder", budget_ladder,
-                                                 result.instance, None, options, par)
+                later["budget_ladder"] = run.fanout("budget ladder", budget_ladder,
+                                                    result.instance, None, options, par)
         if futures_draws:
             from .analyses.futures import sample_futures
 
-            found["futures"] = run.now("futures", sample_futures, result, futures_draws,
-                                       options, par)
+            later["futures"] = run.fanout("futures", sample_futures, result, futures_draws,
+                                          options, par)
         for key, future in later.items():
             found[key] = run.get(future)
     return replace(result, analyses=replace(result.analyses, **found))

@@ -198,6 +198,11 @@ class Parallel:
     executor: Executor | None = None
     progress: bool = True
 
+    @property
+    def worker_count(self) -> int:
+        """Local worker processes: ``workers``, or the machine's cores when None."""
+        return default_workers() if self.workers is None else max(1, self.workers)
+
 
 def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple],
                  parallel: Parallel = Parallel(), label: str = "re-solves") -> list[Any]:
@@ -207,7 +212,7 @@ def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple],
     try:
         if parallel.executor is not None:
             return _collect(parallel.executor, func, tasks, bar)
-        workers = default_workers() if parallel.workers is None else max(1, parallel.workers)
+        workers = parallel.worker_count
         if workers == 1 or len(tasks) <= 1:
             results = []
             for task in tasks:

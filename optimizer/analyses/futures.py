@@ -28,8 +28,8 @@ as the workbook gives them):
 
 Budgets, targets and every other rule stay. For a future in which no plan meets the rules, "the
 rule that fails most" is found with one more solve: every constraint family elastic at once,
-minimizing the scaled slack (:func:`failing_rule`); the family needing the most scaled slack is
-named. That is cheaper than relaxing each family alone (one solve, not one per family) and names
+minimizing the scaled slack (:func:`failing_rule`, through the diagnosis's
+:class:`optimizer.diagnose.Elastic`); the family needing the most scaled slack is named. That is cheaper than relaxing each family alone (one solve, not one per family) and names
 the rule the future breaks by the widest margin.
 
 Reported: per project the share of futures whose plan funds it (over all draws; a future without
@@ -56,7 +56,7 @@ from ..families import BY_NAME, FAMILIES
 from ..instance import Instance, Project
 from ..resolve import Parallel, SolveOptions, resolve, run_parallel
 from ..results import Result
-from .scenarios import _without_unreachable
+from .scenarios import _without_unreachable, released
 from .simulate import Distribution
 
 CORE_SHARE = 0.90  # funded in at least this share of futures: the robust core
@@ -64,8 +64,6 @@ TIME_LIMIT_RULE = "time_limit"  # "rule" of a future whose solve found no plan i
 UNKNOWN_RULE = "unknown"  # the elastic solve itself found nothing
 RULE_WORDS = {TIME_LIMIT_RULE: "no plan within the time limit",
               UNKNOWN_RULE: "not identified (the diagnosis solve found no answer)"}
-DIAGNOSIS_TIME_S = 30.0  # at most this long for the elastic solve of a future without a plan
-SLACK_TOL = 1e-6
 
 
 def rule_words(rule: str) -> str:
@@ -80,41 +78,30 @@ def rule_words(rule: str) -> str:
 @dataclass(frozen=True)
 class KnownFuture:
     """The instance future ``index`` makes; ``lost``: projects known lost in it (not offered),
-    ``released``: must-fund projects among them; ``narrowed``: projects whose start window its
-    country's event narrowed."""
+    ``released``: must-fund projects among them."""
 
     index: int
     instance: Instance
     lost: tuple[str, ...] = ()
     released: tuple[str, ...] = ()
-    narrowed: tuple[str, ...] = ()
 
 
 def future_instance(instance: Instance, future: Future) -> KnownFuture:
     """The instance as ``future`` changes it (see the module docstring)."""
     kept: dict[str, Project] = {}
-    lost, narrowed = set(), set()
     for pid, p in instance.projects.items():
         draw = future.projects[pid]
-        changed, was_narrowed = known_project(instance, pid, draw.capex_musd, draw.delay,
-                                              draw.loss_offset,
-                                              future.event_year.get(p.country))
-        if changed is None:
-            lost.add(pid)
-        else:
+        changed, _narrowed = known_project(instance, pid, draw.capex_musd, draw.delay,
+                                           draw.loss_offset, future.event_year.get(p.country))
+        if changed is not None:
             kept[pid] = changed
-            if was_narrowed:
-                narrowed.add(pid)
     reachable = _without_unreachable(kept)  # a project requiring a lost one cannot be funded
-    lost |= set(kept) - set(reachable)
-    order = list(instance.projects)
     countries = {name: replace(c, loss_probability=0.0, delay_probability=0.0)
                  for name, c in instance.countries.items()}
     known = replace(instance.with_projects(reachable), countries=countries)
-    return KnownFuture(
-        future.index, known, tuple(pid for pid in order if pid in lost),
-        tuple(pid for pid in order if pid in lost and instance.projects[pid].must_fund),
-        tuple(pid for pid in order if pid in narrowed and pid in reachable))
+    return KnownFuture(future.index, known,
+                       tuple(pid for pid in instance.projects if pid not in reachable),
+                       tuple(released(instance, known)))
 
 
 def known_project(instance: Instance, pid: str, capex: float, delay: int,
@@ -255,27 +242,25 @@ def future_task(instance: Instance, index: int, seed: int,
 
 
 def failing_rule(instance: Instance, options: SolveOptions = SolveOptions()) -> str:
-    """The constraint family an infeasible ``instance`` breaks by the widest margin: one solve with
-    every family elastic, minimizing the slacks scaled by each row's size (a budget, a demand);
-    the family with the largest scaled slack in all. :data:`UNKNOWN_RULE` when that solve finds
+    """The constraint family an infeasible ``instance`` breaks by the widest margin: the least
+    relaxation with every family elastic (:meth:`optimizer.diagnose.Elastic.ask`, within the
+    diagnosis's time limit), each row's violation scaled by its size (a budget, a demand); the
+    family with the largest scaled violation in all. :data:`UNKNOWN_RULE` when that solve finds
     nothing."""
-    from ..model import build_model
-    from ..solvers import run_solver
+    from ..diagnose import SLACK_TOL, Elastic, static_reasons
 
-    for pid, p in instance.projects.items():
-        if p.must_fund and not allowed_starts(instance, pid):
-            return "must_fund"
-    m = build_model(instance, elastic=[f.name for f in FAMILIES])  # absent ones add no slack
-    solver = options.solver or instance.settings.solver
-    limit = min(options.time_limit(instance), DIAGNOSIS_TIME_S)
+    if static_reasons(instance):
+        return "must_fund"
+    elastic = Elastic(instance, [f.name for f in FAMILIES],  # absent ones add no slack
+                      options.solver or instance.settings.solver, options.time_limit(instance))
     try:
-        raw = run_solver(m, solver, limit, 1e-6, options.threads)
+        least = elastic.ask(minimize=True)
     except SolverError:
         return UNKNOWN_RULE
-    if raw.status not in ("optimal", "feasible"):
+    if least.status != "plan":
         return UNKNOWN_RULE
-    scaled = {name: sum((var.varValue or 0.0) / scale for var, scale in rows.values())
-              for name, rows in m.slacks.items()}
+    scaled = {name: sum(amount / elastic.m.slacks[name][key][1] for key, amount in rows)
+              for name, rows in least.rows.items()}
     name, most = max(scaled.items(), key=lambda item: item[1], default=(UNKNOWN_RULE, 0.0))
     return name if most > SLACK_TOL else UNKNOWN_RULE
 

@@ -10,14 +10,14 @@ from typing import Any, Mapping
 
 from .. import text as fmt
 from ... import charts
+from ...analyses.futures import CORE_SHARE, TABLE_KEYS, VERDICT_WORDS
 from ...tables import objective_unit, sheet_title
 from ..context import MemoContext, label, number, rows_of
 from ..model import Block, Paragraph, Table
 
-FUTURES_KEYS = ("futures_projects", "futures_objective", "futures_no_plan", "futures_draws")
+FUTURES_KEYS = TABLE_KEYS[1:]  # the tables beside the "futures" summary
 PROJECTS_SHEET = sheet_title("futures_projects", ())  # its sheet in results.xlsx
 DRAWS_SHEET = sheet_title("futures_draws", ())
-VERDICT_ORDER = {"robust core": 0, "bet": 1, "never chosen": 2}
 
 
 def futures(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
@@ -29,7 +29,7 @@ def futures(ctx: MemoContext, found: Mapping[str, Any]) -> tuple[Block, ...]:
     result = ctx.result
     s = result.instance.settings
     draws = int(number(summary.get("draws")) or 0)
-    core = number(summary.get("core_share")) or 0.9
+    core = number(summary.get("core_share")) or CORE_SHARE
     projects = rows_of(found.get("futures_projects"))
     blocks: list[Block] = [Paragraph(
         f"The plan re-optimized in each of {draws:,} sampled futures (seed "
@@ -83,7 +83,7 @@ def _verdicts(ctx: MemoContext, projects: list[Mapping[str, Any]], core: float) 
     result = ctx.result
     if not projects:
         return []
-    by = {name: [p for p in projects if p.get("verdict") == name] for name in VERDICT_ORDER}
+    by = {name: [p for p in projects if p.get("verdict") == name] for name in VERDICT_WORDS.values()}
     for rows in by.values():
         rows.sort(key=lambda p: (-(number(p.get("funded_share")) or 0.0),
                                  str(p.get("project_id"))))
@@ -121,7 +121,7 @@ def _verdicts(ctx: MemoContext, projects: list[Mapping[str, Any]], core: float) 
         more = (f" and {len(never) - charts.FULL_LIST_MAX:,} more (sheet {PROJECTS_SHEET})"
                 if len(never) > charts.FULL_LIST_MAX else "")
         blocks.append(Paragraph(f"Never chosen in any future: {', '.join(names)}{more}."))
-    blocks += _against_recommendation(result, bets, never, by["robust core"])
+    blocks += _against_recommendation(result, bets, never, core_rows)
     return blocks
 
 
