@@ -183,7 +183,8 @@ class DrawBlock:
 
     def lost_year(self, j: int, start: int, country: int | None) -> np.ndarray:
         """(n,) year project row ``j``, started in ``start``, is lost in (NEVER: never): its own
-        loss year ``start + k`` or its country's (row ``country``) event year, the earlier."""
+        loss year ``start + k`` or its country's (row ``country``) event year, the earlier. The
+        row-by-row definition the tests check :meth:`lost_years` against."""
         own = np.where(self.loss_offset[j] >= NEVER, NEVER, start + self.loss_offset[j])
         if country is None:
             return own
@@ -344,26 +345,13 @@ class Sampler:
     def _capex(self, uniform: np.ndarray) -> np.ndarray:
         """(P, n) triangular capex; a project with low == mode == high is its constant ``high``
         (what the inverse CDF gives: high - sqrt(0)), without the arithmetic."""
-        rows = self._capex_rows
-        if rows.size == uniform.shape[0]:
-            return triangular_from_uniform(uniform, self.low, self.basis, self.high)
-        out = np.empty(uniform.shape)
-        out[:] = self.high
-        if rows.size:
-            out[rows] = triangular_from_uniform(uniform[rows], self.low[rows], self.basis[rows],
-                                                self.high[rows])
-        return out
+        return _on_rows(self._capex_rows, self.high, triangular_from_uniform, uniform, self.low,
+                        self.basis, self.high)
 
     def _delay(self, slips: np.ndarray, size: np.ndarray) -> np.ndarray:
         """(P, n) delays; a project that cannot slip (probability 0 or no years) stays at 0."""
-        rows = self._slip_rows
-        if rows.size == slips.shape[0]:
-            return delay_from_uniforms(slips, size, self.delay_probability, self.max_delay_years)
-        out = np.zeros(slips.shape, dtype=np.int64)
-        if rows.size:
-            out[rows] = delay_from_uniforms(slips[rows], size[rows], self.delay_probability[rows],
-                                            self.max_delay_years[rows])
-        return out
+        return _on_rows(self._slip_rows, np.int64(0), delay_from_uniforms, slips, size,
+                        self.delay_probability, self.max_delay_years)
 
     def _generator(self, make, name: str, first_draw: int, per_draw: int,
                    resume: bool) -> np.random.Generator:
@@ -387,6 +375,19 @@ class Sampler:
             for j, pid in enumerate(self.project_ids)}
         years = {c: never_as_none(b.event_year[i, 0]) for i, c in enumerate(self.countries)}
         return Future(index, projects, years)
+
+
+def _on_rows(rows: np.ndarray, fill, fn, *arrays: np.ndarray) -> np.ndarray:
+    """``fn(*arrays)`` computed on project rows ``rows`` only, every other row ``fill`` (a
+    scalar or a (P, 1) column, whose dtype is the result's); ``fn`` on every array whole when
+    every row needs it. ``arrays[0]`` is (P, n), the others (P, n) or (P, 1)."""
+    if rows.size == arrays[0].shape[0]:
+        return fn(*arrays)
+    out = np.empty(arrays[0].shape, dtype=np.result_type(fill))
+    out[:] = fill
+    if rows.size:
+        out[rows] = fn(*(a[rows] for a in arrays))
+    return out
 
 
 def never_as_none(value) -> int | None:

@@ -31,7 +31,7 @@ from .schema import (BUDGET, BUDGET_LEVELS, CAPEX_PROFILE, CASH_FLOWS, COUNTRIES
                      SOURCES_SHEET, VALUE_COLUMN, Field, Sheet, clean, header_aliases,
                      invisible_characters, is_invisible, key, normalize_header)
 
-SHARE_TOLERANCE = 1e-6  # a project's capex shares may miss 1 by this much
+SHARE_TOLERANCE = 1e-6  # capex shares and budget-level probabilities may miss 1 by this much
 # npv_musd may differ from the NPV computed from CashFlows by max(0.5 $M, 1% of |npv_musd|)
 NPV_TOLERANCE_MUSD, NPV_TOLERANCE_SHARE = 0.5, 0.01
 LIST_KINDS = ("idlist", "list")  # comma-separated fields, read as tuples
@@ -1043,13 +1043,7 @@ def _profile(pid: str, group: list[Record], build_years: int | None,
     """A project's shares by offset (length max(build_years, 1)); error if they do not sum to 1."""
     if not all(r.ok("year_offset", "share") for r in group):
         return None
-    total = math.fsum(r.values["share"] for r in group)
-    if abs(total - 1.0) > SHARE_TOLERANCE:
-        rows = ", ".join(str(r.row) for r in group)
-        cells = ", ".join(r.where("share") for r in group)
-        where = f"{group[0].sheet} row{'s' if len(group) > 1 else ''} {rows}"
-        report.error(where, f"the capex shares of project {pid} sum to {_fmt(total)} ({cells}); "
-                            "they must sum to 1.")
+    if not _sums_to_one(group, "share", report, f"the capex shares of project {pid}"):
         return None
     if build_years is None:
         return None
@@ -1279,14 +1273,24 @@ def _check_budget_levels(rows: list[Record], report: Report) -> None:
     checked only when every probability could be read (a share typed as 85 is reported alone)."""
     if not rows or not all(r.ok("probability") for r in rows):
         return
-    total = math.fsum(r.values["probability"] for r in rows)
+    _sums_to_one(rows, "probability", report, "the probabilities of the budget levels",
+                 show_values=True, advice=" (100%): correct them, or add the missing level")
+
+
+def _sums_to_one(rows: list[Record], column: str, report: Report, what: str, *,
+                 show_values: bool = False, advice: str = "") -> bool:
+    """Whether ``column`` sums to 1 over ``rows`` (math.fsum, within SHARE_TOLERANCE); if not,
+    an error at those rows: "<what> sum to <total> (<cells>); they must sum to 1<advice>.", each
+    cell followed by its value when ``show_values``."""
+    total = math.fsum(r.values[column] for r in rows)
     if abs(total - 1.0) <= SHARE_TOLERANCE:
-        return
+        return True
     numbers = ", ".join(str(r.row) for r in rows)
-    cells = ", ".join(f"{r.where('probability')} {_fmt(r.values['probability'])}" for r in rows)
+    cells = ", ".join(r.where(column) + (f" {_fmt(r.values[column])}" if show_values else "")
+                      for r in rows)
     where = f"{rows[0].sheet} row{'s' if len(rows) > 1 else ''} {numbers}"
-    report.error(where, f"the probabilities of the budget levels sum to {_fmt(total)} ({cells}); "
-                        "they must sum to 1 (100%): correct them, or add the missing level.")
+    report.error(where, f"{what} sum to {_fmt(total)} ({cells}); they must sum to 1{advice}.")
+    return False
 
 
 # --------------------------------------------------------------------------------------------

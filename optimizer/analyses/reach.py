@@ -38,7 +38,7 @@ from ..families import BY_NAME
 from ..resolve import SolveOptions, resolve
 from ..results import Result
 from .riskprice import asks_for_risk
-from .simulate import TARGET_TOL, _china_shares, _plan, chunk_draws
+from .simulate import TARGET_TOL, _Bounds, _china_shares, _plan, chunk_draws
 
 CONFIDENCE = 0.80  # the committee's bar: every target met in at least this share of futures
 LATER_YEARS = 5  # later target years measured
@@ -91,8 +91,10 @@ def share_draws(result: Result, draws: int, seed: int | None = None) -> ShareDra
     for lo in range(0, draws, chunk):
         block = sampler.block(lo, min(chunk, draws - lo))
         lost = block.lost_years(plan.starts, plan.country_row)
+        bounds = _Bounds.of(plan, block, lost)
         for tgt in plan.targets:
-            shares[tgt["mineral"]][lo:lo + block.n] = _china_shares(plan, tgt, block, lost, cache)
+            shares[tgt["mineral"]][lo:lo + block.n] = _china_shares(plan, tgt, block, lost, cache,
+                                                                    bounds)
     return ShareDraws({t["mineral"]: t["target"] for t in plan.targets}, span, shares)
 
 

@@ -365,8 +365,8 @@ class _Plan:
     grid_first: int  # first calendar year of the grid of flows (first_year for a valid plan)
     limit_tol: np.ndarray  # (Y,) budget (cumulative with carry-over) plus the tolerance
     targets: tuple[dict, ...]
-    grid_size: int = 0  # years of the grid of capital flows (the horizon, or up to the last spend)
-    discount: tuple[float, ...] = ()  # (1 + r)^-(grid_first + g - first_year), g = 0 .. grid_size-1
+    grid_size: int  # years of the grid of capital flows (the horizon, or up to the last spend)
+    discount: np.ndarray  # (grid_size,) (1 + r)^-(grid_first + g - first_year), read-only
 
 
 def _plan(result: Result) -> _Plan:
@@ -389,8 +389,7 @@ def _plan(result: Result) -> _Plan:
         countries=countries, grid_first=grid_first,
         limit_tol=limits + TOL * np.maximum(1.0, limits),
         targets=tuple(_target_tables(result)), grid_size=size,
-        discount=tuple(_discount_factors(s.discount_rate, grid_first - s.first_year, size)
-                          .tolist()))
+        discount=_discount_factors(s.discount_rate, grid_first - s.first_year, size))
 
 
 @functools.lru_cache(maxsize=256)
@@ -490,12 +489,10 @@ def present_values(values: np.ndarray, rate: float, first_offset: int) -> np.nda
     return np.cumsum(terms, axis=1)[:, -1]  # a cumulative sum adds in order, one term at a time
 
 
-def _money(plan: _Plan, block: DrawBlock, lost: np.ndarray, cache: dict,
-           bounds: _Bounds | None = None):
+def _money(plan: _Plan, block: DrawBlock, lost: np.ndarray, cache: dict, bounds: _Bounds):
     """Per draw: the plan's NPV at first_year (n,), capital spent by calendar year from
     ``plan.grid_first`` (G, n) and in total (n,), $M; all from cashflow.cash_flows (see
     :class:`_ProjectMoney`)."""
-    bounds = bounds or _Bounds.of(plan, block, lost)
     n = block.n
     capital = np.zeros((plan.grid_size, n))
     npv = np.zeros(n)
@@ -523,7 +520,7 @@ def _money(plan: _Plan, block: DrawBlock, lost: np.ndarray, cache: dict,
             npv += np.take(money.operating_pv[:, 0], block.delay[j], out=term)
     # minus the capital of each year discounted, year after year in order: the same sums in any
     # chunk (a running difference down the years, the first row holding npv - its term)
-    terms = capital * np.array(plan.discount)[:, None]
+    terms = capital * plan.discount[:, None]
     np.subtract(npv, terms[0], out=terms[0])
     np.subtract.accumulate(terms, axis=0, out=terms)
     return terms[-1], capital, total
@@ -568,7 +565,7 @@ def _delivery_table(plan: _Plan, j: int, span: np.ndarray, max_delay: int,
 
 
 def _china_shares(plan: _Plan, tgt: dict, block: DrawBlock, lost: np.ndarray,
-                  cache: dict, bounds: _Bounds | None = None) -> np.ndarray:
+                  cache: dict, bounds: _Bounds) -> np.ndarray:
     """(n, years from the target year) China share of one mineral in each draw.
 
     The mineral's deliveries are the sum, project by project in row order, of each project's
@@ -576,7 +573,6 @@ def _china_shares(plan: _Plan, tgt: dict, block: DrawBlock, lost: np.ndarray,
     The first projects' tables are folded into one table of every combination of their rows
     (at most :data:`FOLD_ROWS` rows), added in the same order, so one gather replaces theirs:
     the same sums."""
-    bounds = bounds or _Bounds.of(plan, block, lost)
     span = tgt["span"]
     parts = []  # (cache key, table (states, years), state of each draw)
     for j in tgt["rows"]:
@@ -633,7 +629,6 @@ class _Tally:
         self.any_exceeded = self.over_total = self.below_min = self.all_met = 0
         # (P, K) draws by delay 0 .. K-1; a project's row ends at the largest delay drawn
         self.delay_table = np.zeros((n_proj, 1), dtype=np.int64)
-        self.delay_drawn = np.zeros(n_proj, dtype=np.int64)
         self.lost_counts = np.zeros(n_proj, dtype=np.int64)
         self.event_counts = np.zeros(len(plan.countries), dtype=np.int64)
         self.any_lost = 0
@@ -643,8 +638,9 @@ class _Tally:
 
     @property
     def delay_counts(self) -> list[np.ndarray]:
-        """Per project row, the draws by delay 0 .. the largest delay drawn."""
-        return [row[:k + 1] for row, k in zip(self.delay_table, self.delay_drawn)]
+        """Per project row, the draws by delay 0 .. the largest delay drawn (its last count that
+        is not zero: every draw is counted once)."""
+        return [row[:np.flatnonzero(row)[-1] + 1] for row in self.delay_table]
 
     def add(self, plan: _Plan, block: DrawBlock) -> None:
         """Account for the draws of ``block``."""
@@ -689,7 +685,6 @@ class _Tally:
             index = block.delay + width * np.arange(n_proj)[:, None]
             self.delay_table += np.bincount(index.ravel(), minlength=n_proj * width).reshape(
                 n_proj, width)
-            np.maximum(self.delay_drawn, bounds.drawn_delay, out=self.delay_drawn)
         if not (bounds.first_lost <= last).any():  # nothing lost by the horizon end
             return
         gone = lost <= last  # (P, n)
