@@ -8,8 +8,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import itertools
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import openpyxl
 import pytest
@@ -17,13 +18,14 @@ import pytest
 from optimizer.analyses import Analyses
 from optimizer.errors import InputError
 from optimizer.resolve import Parallel
-from optimizer.evaluate import evaluate
+from optimizer.evaluate import allowed_starts, evaluate
 from optimizer.instance import Instance, Mineral, Project, Scenario, Settings
 from optimizer.results import Result, SolveInfo
 from optimizer.validate import load_instance
 
 # The fixed plan of make_result(): project_id -> start year.
 RESULT_STARTS = {"GA-PLANT": 2027, "GR-OFFTAKE": 2026}
+SERIAL = Parallel(workers=1, progress=False)  # re-solves in this process, no progress bar
 
 
 def _result_instance(**setting_overrides) -> Instance:
@@ -115,7 +117,7 @@ def make_tradeoff_analyses(result: Result, *, frontier_points: int = 5, alternat
     alternatives and the simulation_* tables."""
     from optimizer.pipeline import analyse
 
-    done = analyse(result, parallel=Parallel(workers=1, progress=False), sensitivity=False,
+    done = analyse(result, parallel=SERIAL, sensitivity=False,
                    frontier_points=frontier_points, alternatives=alternatives,
                    simulate_draws=draws)
     return done.analyses
@@ -154,3 +156,17 @@ def errors_of(path: Path) -> list[str]:
     with pytest.raises(InputError) as info:
         load_instance(path)
     return [str(p) for p in info.value.problems]
+
+
+def assert_reported(problems: list[str], *fragments: str) -> None:
+    """Some single problem contains every fragment."""
+    assert any(all(f in p for f in fragments) for p in problems), (
+        f"no problem contains all of {fragments}:\n" + "\n".join(problems))
+
+
+def all_plans(instance: Instance) -> Iterator[dict[str, int]]:
+    """Every plan, {project_id: start}: each project unfunded or at one of its allowed starts,
+    in the order of itertools.product over the projects in workbook order (brute force)."""
+    ids = list(instance.projects)
+    for combo in itertools.product(*[[None] + allowed_starts(instance, pid) for pid in ids]):
+        yield {pid: s for pid, s in zip(ids, combo) if s is not None}

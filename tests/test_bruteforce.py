@@ -24,7 +24,6 @@ plan in 14, and risk_adjusted changes the optimal plan in 29.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, replace
 
@@ -37,6 +36,8 @@ from optimizer.evaluate import allowed_starts, evaluate
 from optimizer.families import protected_supply, violations
 from optimizer.instance import Country, Instance, Mineral, Project, Settings
 from optimizer.solve import solve
+
+from helpers import all_plans
 
 FIRST_YEAR = 2030
 MAX_PROJECTS = 8
@@ -259,10 +260,8 @@ def reference_targets(draw, instance: Instance) -> dict[str, Mineral]:
     ``families`` are used. A target that plan cannot reach at all is mostly dropped.
     """
     free = instance.with_settings(target_year=None)
-    ids = list(instance.projects)
     plans = []
-    for combo in itertools.product(*[[None] + allowed_starts(instance, pid) for pid in ids]):
-        starts = {pid: s for pid, s in zip(ids, combo) if s is not None}
+    for starts in all_plans(instance):
         if not violations(free, evaluate(free, starts)):
             plans.append(starts)
     if not plans:
@@ -294,13 +293,10 @@ class BruteForce:
 
 def brute_force(instance: Instance) -> BruteForce:
     """The best feasible plan by enumeration: each project unfunded or at one allowed start."""
-    ids = list(instance.projects)
-    options = [[None] + allowed_starts(instance, pid) for pid in ids]
     objective = instance.settings.objective
     best_value, best_starts, plans, feasible = None, None, 0, 0
-    for combo in itertools.product(*options):
+    for starts in all_plans(instance):
         plans += 1
-        starts = {pid: s for pid, s in zip(ids, combo) if s is not None}
         ev = evaluate(instance, starts)
         if violations(instance, ev):
             continue

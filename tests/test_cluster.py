@@ -28,9 +28,10 @@ from optimizer.resolve import Parallel  # noqa: E402
 from optimizer.solve import solve  # noqa: E402
 from optimizer.validate import load_instance  # noqa: E402
 
+from helpers import SERIAL  # noqa: E402
+
 ROOT = Path(__file__).parents[1]
 GOOD = ROOT / "tests" / "data" / "good.xlsx"  # six projects: each future solves in ~0.1 s
-SERIAL = Parallel(workers=1, progress=False)
 
 
 @pytest.fixture(scope="module")

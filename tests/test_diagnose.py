@@ -10,19 +10,18 @@ alone.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 import optimizer.solvers as solvers
 from optimizer.diagnose import WHOLE_FAMILIES, diagnose, explain_infeasibility
 from optimizer.errors import InfeasibleError
-from optimizer.evaluate import allowed_starts, evaluate
+from optimizer.evaluate import evaluate
 from optimizer.families import (FAMILIES, amount, describe_budget, describe_protection,
                                 structural_violations)
 from optimizer.instance import Mineral
 from optimizer.solve import solve
+from helpers import all_plans
 from test_bruteforce import instances
 from test_model_hand import instance, project
 
@@ -166,10 +165,9 @@ def test_the_diagnosis_agrees_with_brute_force(inst):
     """For each family present: it is a fix exactly when some plan keeps every other family; for
     a whole-project family that is a fix, the groups named as needed are exactly those every such
     plan breaks, and a relaxation proven the smallest breaks as few rows as the best such plan."""
-    ids = list(inst.projects)
     plans = []
-    for combo in itertools.product(*[[None] + allowed_starts(inst, pid) for pid in ids]):
-        ev = evaluate(inst, {pid: s for pid, s in zip(ids, combo) if s is not None})
+    for starts in all_plans(inst):
+        ev = evaluate(inst, starts)
         if structural_violations(inst, ev):
             continue
         broken = {f.name for f in FAMILIES if f.check(inst, ev)}

@@ -7,24 +7,22 @@ brute force (hypothesis, the instances of test_bruteforce): every plan is enumer
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from helpers import SERIAL, all_plans
 from test_bruteforce import instances
 from test_model_hand import instance, project
 
 from optimizer.analyses.frontier import (SECURITY_VALUE, SHARE_YEARS, dominates, measure_for,
                                          nondominated, trace_frontier)
-from optimizer.evaluate import allowed_starts, evaluate
+from optimizer.evaluate import evaluate
 from optimizer.families import violations
 from optimizer.instance import Mineral
-from optimizer.resolve import Parallel
 from optimizer.solve import solve
 
-LOCAL = Parallel(workers=1, progress=False)
 TOL = 1e-6
 
 
@@ -63,7 +61,7 @@ def test_weighted_frontier_is_in_security_value_and_holds_the_recommended_plan()
     inst = premium_instance()
     result = solve(inst, tie_break=True)
     assert set(result.starts) == {"A"}
-    front = trace_frontier(inst, 3, parallel=LOCAL, recommended=result)
+    front = trace_frontier(inst, 3, parallel=SERIAL, recommended=result)
     assert front.measure is SECURITY_VALUE
     got = [(p["funded"], round(p["npv_musd"], 6), round(p["security_premium_musd"], 6),
             p["recommended"]) for p in front.points]
@@ -94,7 +92,7 @@ def test_weighted_recommended_plan_between_the_ends_takes_the_nearest_bound():
     inst = instance(ps, budget={2026: 10}, horizon=1, minerals=minerals, objective="weighted")
     result = solve(inst, tie_break=True)
     assert set(result.starts) == {"D"}
-    front = trace_frontier(inst, 3, parallel=LOCAL, recommended=result)
+    front = trace_frontier(inst, 3, parallel=SERIAL, recommended=result)
     got = [(p["funded"], round(p["npv_musd"], 6), round(p["security_premium_musd"], 6),
             p["recommended"]) for p in front.points]
     assert got == [("E", 1.2, 0, False), ("D", 0.5, 4, True), ("A", -1, 5, False)]
@@ -111,7 +109,7 @@ def test_weighted_without_premiums_has_one_point_and_no_inner_solve():
     inst = inst.with_minerals({k: Mineral(m.mineral, m.us_demand_t, m.china_share)
                                for k, m in inst.minerals.items()})
     result = solve(inst, tie_break=True)
-    front = trace_frontier(inst, 11, parallel=LOCAL, recommended=result)
+    front = trace_frontier(inst, 11, parallel=SERIAL, recommended=result)
     assert [(p["funded"], p["recommended"]) for p in front.points] == [("B", True)]
     assert len(front.timings) == 2
 
@@ -144,7 +142,7 @@ def test_ties_are_broken_so_the_recommended_plan_is_an_end(objective, chosen, ex
     result = solve(inst, tie_break=True)
     assert set(result.starts) == {chosen}
     assert result.info.status == "optimal"
-    front = trace_frontier(inst, 5, parallel=LOCAL, recommended=result)
+    front = trace_frontier(inst, 5, parallel=SERIAL, recommended=result)
     assert front.measure is SHARE_YEARS
     got = [(p["funded"], round(p["npv_musd"], 6), round(p["security_share_years"], 6),
             p["recommended"]) for p in front.points]
@@ -175,7 +173,7 @@ def test_second_stage_takes_the_most_security_among_plans_of_equal_npv(points):
     specs = [("R", 10, 0), ("P", 5, 500), ("Q", 5, 700), ("T", 0, 1000)]
     ps = [project(pid, capex=10, cap=cap, npv=npv) for pid, npv, cap in specs]
     inst = instance(ps, budget={2026: 10}, horizon=1, minerals=minerals, objective="npv")
-    front = trace_frontier(inst, points, parallel=LOCAL)
+    front = trace_frontier(inst, points, parallel=SERIAL)
     assert [(p["funded"], round(p["npv_musd"], 6), round(p["security_share_years"], 6))
             for p in front.points] == [("R", 10, 0), ("Q", 5, 0.7), ("T", 0, 1)]
 
@@ -192,11 +190,8 @@ def test_nondominated_keeps_the_recommended_row_among_duplicates():
 
 def pareto_truth(inst):
     """(npv, security share-years, security value, objective value) of every feasible plan."""
-    ids = list(inst.projects)
-    options = [[None] + allowed_starts(inst, pid) for pid in ids]
     plans = []
-    for combo in itertools.product(*options):
-        starts = {pid: s for pid, s in zip(ids, combo) if s is not None}
+    for starts in all_plans(inst):
         ev = evaluate(inst, starts)
         if not violations(inst, ev):
             plans.append(ev)
@@ -238,7 +233,7 @@ def test_recommended_plan_lies_on_the_frontier_against_brute_force(inst, objecti
                 if ev.objective_value(objective) >= best - 1e-6 * max(1.0, abs(best))]
         most = max(tied)
         assert result.evaluation.objective_value(other) >= most - 1e-6 * max(1.0, abs(most))
-    front = trace_frontier(inst, 4, parallel=LOCAL, recommended=result)
+    front = trace_frontier(inst, 4, parallel=SERIAL, recommended=result)
     assert front.points, front.note
     for p in front.points:
         assert not beaten(p["npv_musd"], p[measure.key], plans, measure), p

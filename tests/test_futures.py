@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -30,7 +31,7 @@ from optimizer.resolve import Parallel, SolveOptions, resolve
 from optimizer.risk import deliveries_by_year
 from optimizer.solve import solve
 
-SERIAL = Parallel(workers=1, progress=False)
+from helpers import SERIAL
 
 
 def settings_of(**changes) -> Settings:
@@ -320,11 +321,10 @@ def test_binomial_standard_error():
     assert binomial_se(0, 10) == binomial_se(10, 10) == 0.0 == binomial_se(0, 0)
 
 
-def test_a_core_verdict_needs_ninety_percent():
+def test_a_core_verdict_needs_ninety_percent(budget_result):
     rows = [FutureRow(i, "optimal", funded=("A", "D") if i < 9 else ("B",), objective_value=1.0)
             for i in range(10)]
-    result = solve(budget_case())
-    f = Futures.of(result, rows, 7)
+    f = Futures.of(budget_result, rows, 7)
     verdicts = {p.project_id: p.verdict for p in f.projects}
     assert CORE_SHARE == 0.9
     assert verdicts == {"A": "core", "B": "bet", "C": "never", "D": "core"}
@@ -398,7 +398,7 @@ def test_the_futures_command_adds_to_a_run_and_frontier_keeps_it(tmp_path, capsy
     from optimizer.cli import main
 
     wb = tmp_path / "good.xlsx"
-    shutil.copy("tests/data/good.xlsx", wb)
+    shutil.copy(Path(__file__).parent / "data" / "good.xlsx", wb)
     out = tmp_path / "out"
     fast = ["--no-sensitivity", "--workers", "1", "--out", str(out)]
     assert main(["solve", str(wb), *fast]) == 0
@@ -415,12 +415,11 @@ def test_the_futures_command_adds_to_a_run_and_frontier_keeps_it(tmp_path, capsy
     assert kept["futures_draws"] == doc["futures_draws"]
 
 
-def test_resolve_of_a_known_future_verifies_its_plan(budget_result):
+def test_resolve_of_a_known_future_verifies_its_plan(budget_result, budget_futures):
     """The plan of each future is verified on that future's instance (resolve's verifier)."""
     known = future_instance(budget_result.instance, Sampler(budget_result.instance,
                                                             seed=7).future(3))
     outcome = resolve(known.instance, SolveOptions())
     assert outcome.has_plan
     assert outcome.result.evaluation.total_capex <= 250.0 + 1e-6
-    assert set(outcome.result.starts) == set(sample_futures(
-        budget_result, 4, parallel=SERIAL).rows[3].funded)
+    assert set(outcome.result.starts) == set(budget_futures.rows[3].funded)

@@ -16,11 +16,10 @@ from optimizer.report_xlsx import build_workbook
 from optimizer.resolve import Outcome, Parallel, SolveOptions, resolve, summary_row
 from optimizer.solve import solve
 from optimizer.solvers import RawSolve
-from helpers import tradeoff_instance
+from helpers import SERIAL, tradeoff_instance
 from test_model_hand import instance, project
 from test_tradeoffs import pareto_instance
 
-LOCAL = Parallel(workers=1, progress=False)
 
 
 @pytest.fixture
@@ -50,7 +49,7 @@ def test_frontier_stage_with_no_plan_in_time_is_an_outcome_not_a_traceback(no_pl
 
 def test_budget_ladder_with_no_plan_in_time_shows_it(no_plan_in_time):
     """Before: the budget ladder caught only InfeasibleError and the SolverError escaped."""
-    rows = budget_ladder(pareto_instance(), [10, 20], parallel=LOCAL).rows
+    rows = budget_ladder(pareto_instance(), [10, 20], parallel=SERIAL).rows
     assert [r["status"] for r in rows] == ["no_plan", "no_plan"]
     assert all(r["objective_value"] is None and "time limit" in r["note"] for r in rows)
 
@@ -79,7 +78,7 @@ def test_every_analysis_with_no_plan_in_time_shows_it_in_memo_and_workbook(monke
     base = solve(tradeoff_instance())
     stopped = RawSolve("no_solution", None, None, 0.001, "HiGHS (test)")
     monkeypatch.setattr(solve_module, "run_solver", lambda *a, **k: stopped)
-    done = analyse(base, SolveOptions(time_limit_s=0.001), LOCAL, sensitivity=True,
+    done = analyse(base, SolveOptions(time_limit_s=0.001), SERIAL, sensitivity=True,
                    frontier_points=3, alternatives=2, simulate_draws=100)
     a = done.analyses
     assert {r["status"] for r in a.sensitivity.rows if r["budget_change"]} == {"no_plan"}
@@ -99,7 +98,7 @@ def test_every_analysis_with_no_plan_in_time_shows_it_in_memo_and_workbook(monke
 
 def test_a_real_tiny_time_limit_gives_no_traceback():
     base = solve(tradeoff_instance())
-    done = analyse(base, SolveOptions(time_limit_s=0.001), LOCAL, frontier_points=3,
+    done = analyse(base, SolveOptions(time_limit_s=0.001), SERIAL, frontier_points=3,
                    alternatives=1)
     assert done.analyses.sensitivity is not None and done.analyses.frontier is not None
     build_document(done)
@@ -108,7 +107,7 @@ def test_a_real_tiny_time_limit_gives_no_traceback():
 
 def test_any_executor_gives_the_local_pools_answers():
     base = solve(tradeoff_instance())
-    local = analyse(base, parallel=LOCAL, frontier_points=3)
+    local = analyse(base, parallel=SERIAL, frontier_points=3)
     with ThreadPoolExecutor(max_workers=2) as pool:
         other = analyse(base, parallel=Parallel(executor=pool, progress=False), frontier_points=3)
     assert other.analyses.tables() == local.analyses.tables()

@@ -14,7 +14,9 @@ import pytest
 from optimizer.phases import Phases, Timings
 from optimizer.resolve import Parallel, run_parallel
 
-ONE = Parallel(workers=1, progress=False)
+from helpers import SERIAL
+
+ONE = SERIAL
 TWO = Parallel(workers=2, progress=False)
 
 

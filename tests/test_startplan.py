@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import math
 import sys
 import time
@@ -22,12 +21,13 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
-from optimizer.evaluate import allowed_starts, evaluate
+from optimizer.evaluate import evaluate
 from optimizer.families import violations
 from optimizer.instance import Instance, Mineral, Project, Settings
 from optimizer.model import build_model, decision
 from optimizer.solve import run_solver
 from optimizer.warmstart import Polisher, _State, _Tables, greedy, improve, start_plan, supported
+from helpers import all_plans
 from test_bruteforce import FIRST_YEAR, brute_force, describe, instances
 
 EXAMPLES = 60
@@ -42,12 +42,6 @@ def synthetic(n_projects: int) -> Instance:
     sys.modules.setdefault(spec.name, module)  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module.synthetic_instance(n_projects)
-
-
-def _plans(instance: Instance):
-    ids = list(instance.projects)
-    for combo in itertools.product(*[[None] + allowed_starts(instance, pid) for pid in ids]):
-        yield {pid: s for pid, s in zip(ids, combo) if s is not None}
 
 
 def _state(tab: _Tables, starts: dict[str, int]) -> _State:
@@ -68,7 +62,7 @@ def test_search_counts_what_the_verifier_counts(instance: Instance) -> None:
         return
     tab = _Tables(m)
     objective = instance.settings.objective
-    for starts in _plans(instance):
+    for starts in all_plans(instance):
         st = _state(tab, starts)
         ev = evaluate(instance, starts)
         context = f"\nplan {starts}\n{describe(instance)}"

@@ -12,10 +12,9 @@ from optimizer.families import violations
 from optimizer.analyses.frontier import budget_ladder, trace_frontier
 from optimizer.instance import Mineral, Scenario
 from optimizer.analyses.scenarios import compare_scenarios, robust_price
-from optimizer.resolve import Parallel
 from optimizer.solve import solve
 
-LOCAL = Parallel(workers=1, progress=False)
+from helpers import SERIAL
 from test_model_hand import instance, project
 
 
@@ -35,7 +34,7 @@ def pareto_instance(objective="npv"):
 @pytest.mark.parametrize("points", [2, 5, 11])
 def test_frontier_finds_exactly_the_pareto_points(points):
     inst = pareto_instance()
-    front = trace_frontier(inst, points, parallel=LOCAL).points
+    front = trace_frontier(inst, points, parallel=SERIAL).points
     got = [(round(p["npv_musd"], 6), round(p["security_share_years"], 6), p["funded"]) for p in front]
     if points == 2:  # only the extremes
         assert got == [(15, 0.3, "A, B"), (5, 1.0, "A, D")]
@@ -51,7 +50,7 @@ def test_budget_ladder_by_hand():
     """Total budgets 10, 20, 30 with the yearly budget raised to 40: NPV objective funds A (10),
     then A+B (15), then A+B+C (15; C adds nothing, ties broken by the solver, so check values)."""
     inst = pareto_instance().with_budget({2026: 40.0})
-    rows = budget_ladder(inst, [10, 20, 30], parallel=LOCAL).rows
+    rows = budget_ladder(inst, [10, 20, 30], parallel=SERIAL).rows
     assert [r["objective_value"] for r in rows] == pytest.approx([10, 15, 15])
     assert rows[0]["funded"] == "A" and rows[1]["funded"] == "A, B"
 
@@ -83,7 +82,7 @@ def test_scenarios_mark_robust_choices():
     inst = pareto_instance()
     inst = replace(inst, scenarios=(Scenario("costly", capex_multiplier=1.5),
                                     Scenario("npv_up", npv_multiplier=1.5)))
-    out = compare_scenarios(solve(inst), parallel=LOCAL).tables()
+    out = compare_scenarios(solve(inst), parallel=SERIAL).tables()
     rows = {r["scenario"]: r for r in out["scenarios"]}
     assert rows["base"]["objective_value"] == pytest.approx(15)
     assert rows["costly"]["objective_value"] == pytest.approx(5)
@@ -99,7 +98,7 @@ def test_a_lost_country_funds_nothing_there_and_releases_its_must_fund():
           project("C", capex=0, npv=3, requires=("B",))]
     inst = replace(instance(ps, budget={2026: 20}, horizon=1),
                    scenarios=(Scenario("Ukraine lost", lost_countries=("UA",)),))
-    out = compare_scenarios(solve(inst), parallel=LOCAL).tables()
+    out = compare_scenarios(solve(inst), parallel=SERIAL).tables()
     lost = out["scenarios"][1]
     assert lost["objective_value"] == pytest.approx(10) and lost["funded_count"] == 1
     assert "UA" in lost["note"] and "Must-fund B released" in lost["note"]

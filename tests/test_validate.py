@@ -22,7 +22,7 @@ from optimizer import schema
 from optimizer.errors import InputError
 from optimizer.validate import check, load_instance
 
-from helpers import edited_copy, errors_of
+from helpers import assert_reported, edited_copy, errors_of
 
 FIXTURE = Path(__file__).parent / "data" / "good.xlsx"
 
@@ -54,12 +54,6 @@ def setting_ref(name: str) -> str:
 def edited(tmp_path: Path, edits: dict[str, object], name: str = "case.xlsx") -> Path:
     """A copy of the fixture with cells changed: {"Projects!F4": value}."""
     return edited_copy(FIXTURE, tmp_path, edits, name)
-
-
-def assert_reported(problems: list[str], *fragments: str) -> None:
-    """Some single problem contains every fragment."""
-    assert any(all(f in p for f in fragments) for p in problems), (
-        f"no problem contains all of {fragments}:\n" + "\n".join(problems))
 
 
 def sha256(path: Path) -> str:

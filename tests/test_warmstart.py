@@ -35,12 +35,12 @@ from optimizer.repair import ModelRows, repair
 from optimizer.resolve import Parallel, SolveOptions, resolve, resolve_model
 from optimizer.solve import solve
 from optimizer.validate import load_instance
+from helpers import SERIAL
 from test_bruteforce import instances
 from test_model_hand import instance, project
 
 GOOD = Path(__file__).parent / "data" / "good.xlsx"
 OFF = SolveOptions(warm_start=False)
-ONE = Parallel(workers=1, progress=False)
 TWO = Parallel(workers=2, progress=False)
 
 
@@ -254,7 +254,7 @@ def good_analysed():
     inst = load_instance(GOOD)
     base = solve(inst, tie_break=True)
     kwargs = dict(alternatives=2, simulate_draws=500)
-    slow = analyse(base, OFF, ONE, **kwargs)
+    slow = analyse(base, OFF, SERIAL, **kwargs)
     fast = analyse(base, SolveOptions(), TWO, **kwargs)
     return base, slow.analyses, fast.analyses
 
