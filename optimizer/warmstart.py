@@ -24,9 +24,7 @@ change of another project after it), which trades budget between projects; until
 or the time allowed is spent. Moves are valued for all options at once with numpy.
 
 Nothing here is trusted: HiGHS accepts a plan handed to it only when it is feasible in the
-model, and the plan a solve returns is verified as every plan is (:mod:`optimizer.verify`);
-:func:`start_plan` returns a plan only after :func:`optimizer.evaluate.evaluate` and
-:func:`optimizer.families.violations` accept it. Models with something the search does not
+model, and the plan a solve returns is verified as every plan is (:mod:`optimizer.verify`). Models with something the search does not
 represent (robust budgets, target protection, an objective on other variables, a negative
 coefficient on ``d``, an elastic model) get no search: the solve runs as without it.
 """
@@ -35,12 +33,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import evaluate
-from .families import violations
 from .model import PortfolioModel, capex_coefficients, npv_terms, target_needs
 
 EPS = 1e-9  # a gain below this is no gain (objective units)
@@ -353,40 +348,6 @@ def _pair_move(st: _State, d: np.ndarray, deadline: float) -> bool | None:
         st.apply(old2)
         st.apply(old1)
     return False
-
-
-@dataclass(frozen=True)
-class StartPlan:
-    """A verified plan: ``starts`` (project -> start year), its ``objective`` as the verifier
-    recomputes it, the ``greedy`` objective before the local search, and the ``seconds`` spent."""
-
-    starts: dict[str, int]
-    objective: float
-    greedy: float
-    seconds: float
-
-
-def start_plan(m: PortfolioModel, seconds: float) -> StartPlan | None:
-    """The greedy plan improved by the local search within about ``seconds``, verified; None
-    when the model is not :func:`supported` or no feasible plan was found."""
-    t0 = time.perf_counter()
-    if not supported(m) or not m.x:
-        return None
-    deadline = t0 + max(seconds, 0.0)
-    tab = _Tables(m)
-    st = _State(tab)
-    greedy(st, deadline)
-    if not st.feasible():
-        return None
-    first = st.objective()
-    improve(st, deadline)
-    starts = {tab.pids[tab.project[o]]: tab.start[o] for o in st.choice
-              if tab.start[o] is not None}
-    ev = evaluate(m.instance, starts)
-    if violations(m.instance, ev):
-        return None
-    return StartPlan(starts, ev.objective_value(m.instance.settings.objective), first,
-                     time.perf_counter() - t0)
 
 
 class Polisher:

@@ -16,6 +16,7 @@ import importlib.util
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +25,50 @@ from hypothesis import HealthCheck, given, settings
 from optimizer.evaluate import evaluate
 from optimizer.families import violations
 from optimizer.instance import Instance, Mineral, Project, Settings
-from optimizer.model import build_model, decision
+from optimizer.model import PortfolioModel, build_model, decision
 from optimizer.solve import run_solver
-from optimizer.warmstart import Polisher, _State, _Tables, greedy, improve, start_plan, supported
+from optimizer.warmstart import Polisher, _State, _Tables, greedy, improve, supported
 from helpers import all_plans
 from test_bruteforce import FIRST_YEAR, brute_force, describe, instances
 
 EXAMPLES = 60
 TOL = 1e-6
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "synthetic_bench.py"
+
+
+@dataclass(frozen=True)
+class StartPlan:
+    """A verified plan: ``starts`` (project -> start year), its ``objective`` as the verifier
+    recomputes it, the ``greedy`` objective before the local search, and the ``seconds`` spent."""
+
+    starts: dict[str, int]
+    objective: float
+    greedy: float
+    seconds: float
+
+
+def start_plan(m: PortfolioModel, seconds: float) -> StartPlan | None:
+    """The greedy plan improved by the local search within about ``seconds`` (as the Polisher
+    runs them), verified by evaluate and violations; None when the model is not
+    :func:`supported` or no feasible plan was found."""
+    t0 = time.perf_counter()
+    if not supported(m) or not m.x:
+        return None
+    deadline = t0 + max(seconds, 0.0)
+    tab = _Tables(m)
+    st = _State(tab)
+    greedy(st, deadline)
+    if not st.feasible():
+        return None
+    first = st.objective()
+    improve(st, deadline)
+    starts = {tab.pids[tab.project[o]]: tab.start[o] for o in st.choice
+              if tab.start[o] is not None}
+    ev = evaluate(m.instance, starts)
+    if violations(m.instance, ev):
+        return None
+    return StartPlan(starts, ev.objective_value(m.instance.settings.objective), first,
+                     time.perf_counter() - t0)
 
 
 def synthetic(n_projects: int) -> Instance:
