@@ -37,14 +37,15 @@ ROW_TOL = 1e-7  # absolute slack on a model row, scaled by max(1, |bound|) (HiGH
 
 
 class ModelRows:
-    """The rows of a built model that only involve the start variables ``x``, the displaced
-    shares ``d`` and the yearly spend ``y`` (with their bounds), as a dense matrix, so that a
-    plan can be checked against rows an analysis added (a no-good cut, an objective floor).
+    """The rows of a built model that only involve the start variables ``x``, the started-by
+    binaries ``h`` and the displaced shares ``d`` (with their bounds), as a dense matrix, so
+    that a plan can be checked against rows an analysis added (a no-good cut, an objective
+    floor).
 
-    ``d`` is taken at the most a plan allows (``min(deliveries, cap)``: the evaluation's
-    displaced tonnes, as a share of ``m.d_unit``) and ``y`` at the plan's spend; rows with any
-    other variable (started-by binaries, robust and protection duals) are left to the solver's
-    own check of the start.
+    ``h[p, s]`` is 1 when the plan starts p in or before s; ``d`` is taken at the most a plan
+    allows (``min(deliveries, cap)``: the evaluation's displaced tonnes, as a share of
+    ``m.d_unit``); rows with any other variable (robust and protection duals) are left to the
+    solver's own check of the start.
     """
 
     def __init__(self, m: PortfolioModel) -> None:
@@ -55,9 +56,9 @@ class ModelRows:
         self._d_unit = dict(m.d_unit)
         for key, var in m.d.items():
             self._d[key] = columns[var.name] = len(columns)
-        self._y = {}
-        for t, var in m.y.items():
-            self._y[t] = columns[var.name] = len(columns)
+        self._h = {}
+        for key, var in m.h.items():
+            self._h[key] = columns[var.name] = len(columns)
         rows, lower, upper = [], [], []
         for con in m.prob.constraints():  # PuLP 4 form: a list, in order
             names = [var.name for var in con.keys()]
@@ -92,8 +93,8 @@ class ModelRows:
             v[col] = 1.0
         for (mineral, t), col in self._d.items():
             v[col] = ev.displaced[mineral][t] / self._d_unit[mineral, t]
-        for t, col in self._y.items():
-            v[col] = ev.spend.get(t, 0.0)
+        for (pid, s), col in self._h.items():
+            v[col] = 1.0 if starts.get(pid, s + 1) <= s else 0.0
         activity = self.matrix @ v
         return int(np.sum((activity < self.lower - self.slack)
                           | (activity > self.upper + self.slack)))
