@@ -261,14 +261,23 @@ def add_dependencies(m: PortfolioModel) -> None:
     s + build_p - build_q (q online no later than p), ``h[p,s] <= h[q, s + b_p - b_q]``.
 
     Tighter than ``x[p,s] <= sum of x[q,s'] over s' + b_q <= s + b_p`` (which it implies, as
-    ``x[p,s] <= h[p,s]``): a plan may not spread p over several starts beyond what q covers by
-    the earliest of them. Same plans; the example's re-solves took 28% less time."""
+    ``x[p,s] <= h[p,s]``), with the same plans: the example's re-solves took 28% less time.
+    When the family is elastic (the diagnosis counts broken rows), the per-start rows are kept,
+    so that a plan breaking the rule for (p, q) breaks one row, at p's start, not one for each
+    year until q catches up."""
+    per_start = "dependency" in m.elastic
     for pid, p in m.instance.projects.items():
         for q in p.requires:
             build_q = m.instance.projects[q].build_years
             for s in starts_of(m, pid):
-                terms = started_by(m, pid, s)
-                terms += [(v, -c) for v, c in started_by(m, q, s + p.build_years - build_q)]
+                online = s + p.build_years
+                if per_start:
+                    terms = [(m.x[pid, s], 1.0)]
+                    terms += [(m.x[q, s2], -1.0) for s2 in starts_of(m, q)
+                              if s2 + build_q <= online]
+                else:
+                    terms = started_by(m, pid, s)
+                    terms += [(v, -c) for v, c in started_by(m, q, online - build_q)]
                 m.add_row("dependency", (pid, q, s), terms, "<=", 0.0)
 
 
