@@ -14,9 +14,12 @@ import contextlib
 import os
 import signal
 import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Iterator
 
 HELD = (signal.SIGINT, signal.SIGTERM)
+STOP_GRACE_S = 3.0  # seconds a worker has to stop its solver after SIGTERM before it is killed
 
 
 class Terminated(KeyboardInterrupt):
@@ -80,3 +83,19 @@ def worker_signals() -> None:
     solver (a CBC child process above all) before the worker ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: queued tasks are cancelled and running workers killed, so an interrupt
+    does not wait for solves that may run to their time limit."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:  # SIGTERM first: a worker stops its solver's child process
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)

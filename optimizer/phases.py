@@ -28,8 +28,8 @@ from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
-from .interrupts import worker_signals
-from .resolve import Parallel, stop_pool
+from .interrupts import stop_pool, worker_signals
+from .resolve import Parallel
 
 THREADS = 8  # at most this many fanning-out analyses at once (each mostly waits)
 

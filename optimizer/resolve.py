@@ -31,13 +31,12 @@ from tqdm import tqdm
 
 from .errors import InfeasibleError, SolverError
 from .instance import Instance
-from .interrupts import worker_signals
+from .interrupts import stop_pool, worker_signals
 from .model import PortfolioModel
 from .repair import ModelRows, repair
 from .results import Result
 from .solve import solve, solve_model, solve_parts
 
-STOP_GRACE_S = 3.0  # seconds a worker has to stop its solver after SIGTERM before it is killed
 
 
 @dataclass(frozen=True)
@@ -245,19 +244,3 @@ def _collect(executor: Executor, func: Callable[..., Any], tasks: Sequence[tuple
             future.cancel()
         raise
     return results
-
-
-def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: queued tasks are cancelled and running workers killed, so an interrupt
-    does not wait for solves that may run to their time limit."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:  # SIGTERM first: a worker stops its solver's child process
-        if process.is_alive():
-            process.terminate()
-    deadline = time.monotonic() + STOP_GRACE_S
-    for process in processes:
-        process.join(timeout=max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join(timeout=5)

@@ -9,10 +9,16 @@ renders it four ways (:mod:`~optimizer.memo.html`, :mod:`~optimizer.memo.docx`,
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from .. import charts
+from ..interrupts import stop_pool, worker_signals
 from ..results import Result
 from .content import OPTIONAL_SECTIONS, build_document
 from .context import CHART_FILES
@@ -30,41 +36,81 @@ CORE_CHARTS = {
 }
 
 
-def write_charts(result: Result, folder: Path) -> dict[str, Path]:
-    """Draw every chart the memo shows into ``folder`` as PNG; return chart key -> path.
+def chart_jobs(result: Result) -> list[tuple[str, str]]:
+    """(chart key, file name) of every chart the memo shows, in the memo's order.
 
     The timeline is drawn only when a project is funded; an optional section's chart only when
     its analysis is present."""
-    folder = Path(folder)
-    drawn: dict[str, Path] = {}
-    for key, draw in CORE_CHARTS.items():
-        if key == "timeline" and not result.starts:
-            continue
-        drawn[key] = charts.save_png(draw(result), folder / CHART_FILES[key])
+    jobs = [(key, CHART_FILES[key]) for key in CORE_CHARTS
+            if key != "timeline" or result.starts]
     tables = result.analyses.tables()
-    for option in OPTIONAL_SECTIONS:
-        if option.chart is not None and tables.get(option.key) is not None:
-            drawn[option.key] = charts.save_png(option.chart(result),
-                                                folder / f"chart_{option.key}.png")
-    return drawn
+    jobs += [(option.key, f"chart_{option.key}.png") for option in OPTIONAL_SECTIONS
+             if option.chart is not None and tables.get(option.key) is not None]
+    return jobs
 
 
-def write_memo(result: Result, folder: Path, *, run_time: datetime | None = None
-               ) -> dict[str, Path]:
+def draw_chart(result: Result, key: str, path: Path) -> Path:
+    """Draw the chart ``key`` of :func:`chart_jobs` into ``path`` (PNG)."""
+    draw = CORE_CHARTS.get(key) or next(o.chart for o in OPTIONAL_SECTIONS if o.key == key)
+    return charts.save_png(draw(result), path)
+
+
+def write_charts(result: Result, folder: Path,
+                 helper: ProcessPoolExecutor | None = None) -> dict[str, Path]:
+    """Draw every chart the memo shows into ``folder`` as PNG; return chart key -> path, in the
+    memo's order. With ``helper`` (a process), it draws every other chart meanwhile."""
+    folder = Path(folder)
+    jobs = chart_jobs(result)
+    theirs: dict[str, Future] = {}
+    if helper is not None:
+        theirs = {key: helper.submit(draw_chart, result, key, folder / name)
+                  for key, name in jobs[1::2]}
+    drawn = {key: draw_chart(result, key, folder / name) for key, name in jobs
+             if key not in theirs}
+    drawn.update({key: future.result() for key, future in theirs.items()})
+    return {key: drawn[key] for key, _ in jobs}
+
+
+@contextmanager
+def report_helper(enabled: bool = True) -> Iterator[ProcessPoolExecutor | None]:
+    """One forked process that writes part of the memo beside this one (charts, the Word file),
+    or None: on one core, where fork is not available, or when not ``enabled``. Forked, it has
+    the charting and document libraries loaded already. An interrupt stops it at once."""
+    if (not enabled or (os.cpu_count() or 1) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=worker_signals)
+    try:
+        yield pool
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown()
+
+
+def write_memo(result: Result, folder: Path, *, run_time: datetime | None = None,
+               helper: bool = True) -> dict[str, Path]:
     """Write memo.html (self-contained), memo.docx, memo.md, memo.pdf and the chart PNGs into
     ``folder``.
 
-    ``run_time`` is the run date shown in the memo (default: now, UTC). Returns the files
-    written: keys "html", "docx", "md", "pdf" and "chart_<key>" for each chart."""
+    ``run_time`` is the run date shown in the memo (default: now, UTC). ``helper``: a second
+    process (:func:`report_helper`) draws half the charts and writes the Word file while this
+    one draws the rest and writes the others; the files are the same either way. Returns the
+    files written: keys "html", "docx", "md", "pdf" and "chart_<key>" for each chart."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    pngs = write_charts(result, folder)
-    doc = build_document(result, pngs, run_time or datetime.now(timezone.utc))
-    written = {
-        "html": write_html(doc, folder / "memo.html"),
-        "docx": write_docx(doc, folder / "memo.docx"),
-        "md": write_markdown(doc, folder / "memo.md"),
-        "pdf": write_pdf(doc, folder / "memo.pdf"),
-    }
+    with report_helper(helper) as pool:
+        pngs = write_charts(result, folder, pool)
+        doc = build_document(result, pngs, run_time or datetime.now(timezone.utc))
+        docx = pool.submit(write_docx, doc, folder / "memo.docx") if pool is not None else None
+        html = write_html(doc, folder / "memo.html")
+        md = write_markdown(doc, folder / "memo.md")
+        pdf = write_pdf(doc, folder / "memo.pdf")
+        written = {"html": html,
+                   "docx": docx.result() if docx is not None else write_docx(doc,
+                                                                              folder / "memo.docx"),
+                   "md": md, "pdf": pdf}
     written.update({f"chart_{key}": path for key, path in pngs.items()})
     return written
