@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..instance import Instance
-from ..model import add_floor, build_model, objective_terms, set_objective_to
+from ..model import (PortfolioModel, add_floor, build_model, objective_terms,
+                     set_objective_to)
 from ..resolve import (Outcome, Parallel, SolveOptions, outcome_of, resolve, resolve_model,
                        run_parallel, summary_row)
 from ..results import Result
@@ -141,11 +142,38 @@ def lexicographic(instance: Instance, first: str, second: str, floor: float | No
     (:func:`optimizer.solve.break_tie`). No plan when the floor cannot be reached (or the first
     stage stopped at its time limit without one); the second stage keeps the first's plan when
     it finds nothing better."""
+    m = _floored(instance, floor, floor_on)
+    return _second(m, _first(m, first, options), first, second, options)
+
+
+def first_stage(instance: Instance, first: str, floor: float | None,
+                options: SolveOptions = SolveOptions(), floor_on: str = "security") -> Outcome:
+    """The first stage of :func:`lexicographic` alone."""
+    return _first(_floored(instance, floor, floor_on), first, options)
+
+
+def second_stage(instance: Instance, first: str, second: str, floor: float | None,
+                 stage1: Outcome, options: SolveOptions = SolveOptions(),
+                 floor_on: str = "security") -> Outcome:
+    """The second stage of :func:`lexicographic` after ``stage1`` (its first stage, solved
+    apart): the same model built again, the same answer."""
+    return _second(_floored(instance, floor, floor_on), stage1, first, second, options)
+
+
+def _floored(instance: Instance, floor: float | None, floor_on: str) -> PortfolioModel:
     m = build_model(instance)
     if floor is not None:
         add_floor(m, objective_terms(m, floor_on), floor, "eps")
+    return m
+
+
+def _first(m: PortfolioModel, first: str, options: SolveOptions) -> Outcome:
     set_objective_to(m, objective_terms(m, first))
-    stage1 = resolve_model(m, options, objective=first)
+    return resolve_model(m, options, objective=first)
+
+
+def _second(m: PortfolioModel, stage1: Outcome, first: str, second: str,
+            options: SolveOptions) -> Outcome:
     if stage1.result is None:
         return stage1
     return outcome_of(lambda: break_tie(m, stage1.result, first, second, **options.kwargs()))
@@ -156,10 +184,10 @@ def money(value: float) -> str:
     return f"{'-' if value < 0 else ''}${abs(value):,.1f}M"
 
 
-def timed_lexicographic(*args: Any) -> tuple[Outcome, float]:
-    """:func:`lexicographic` and its wall time (seconds: build, both stages, verification)."""
+def timed(func: Callable[..., Outcome], *args: Any) -> tuple[Outcome, float]:
+    """``func(*args)`` (a stage or both: build, solve, verification) and its wall time (s)."""
     t0 = time.perf_counter()
-    out = lexicographic(*args)
+    out = func(*args)
     return out, time.perf_counter() - t0
 
 
@@ -246,24 +274,32 @@ def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions =
     reuse = {"npv": "rich", "security": "top"}.get(objective)
     if recommended is not None and reuse and recommended.info.status == "optimal":
         ends[reuse] = Outcome(recommended.info.status, result=recommended)
-    todo = [k for k in spec if k not in ends]
-    solved = run_parallel(timed_lexicographic, [(instance, *spec[k], None, options, measure.name)
-                                                for k in todo], parallel,
-                          label="frontier ends")
-    ends.update((k, out) for k, (out, _) in zip(todo, solved))
     names = {"rich": "end of highest NPV", "top": f"end of highest {measure.short}"}
-    timings = [(names[k], seconds) for k, (_, seconds) in zip(todo, solved)]
-    rich, top = ends["rich"].result, ends["top"].result
-    if rich is None or top is None:
-        failed = ends["rich"] if rich is None else ends["top"]
+    # The bounds need the rich end's measure (after its second stage) and the top end's highest
+    # measure (its first stage): the top end's second stage runs beside the inner bounds.
+    batch = []
+    if "rich" not in ends:
+        batch.append(("rich", (lexicographic, instance, *spec["rich"], None, options,
+                               measure.name)))
+    if "top" not in ends:
+        batch.append(("top", (first_stage, instance, spec["top"][0], None, options,
+                              measure.name)))
+    solved = dict(zip([k for k, _ in batch],
+                      run_parallel(timed, [task for _, task in batch], parallel,
+                                   label="frontier ends")))
+    if "rich" in solved:
+        ends["rich"] = solved["rich"][0]
+    top1 = solved["top"][0] if "top" in solved else ends["top"]
+    rich = ends["rich"].result
+    if rich is None or top1.result is None:
+        failed = ends["rich"] if rich is None else top1
         return Frontier((), f"No frontier: an extreme plan gave no plan ({failed.message}).",
-                        tuple(timings))
-    lo, hi = value_of(rich, measure), value_of(top, measure)
+                        tuple((names[k], sec) for k, (_, sec) in solved.items()))
+    lo, hi = value_of(rich, measure), value_of(top1.result, measure)
     bounds = [lo + (hi - lo) * i / (n - 1) for i in range(1, n - 1)]
     if _close(lo, hi):  # one plan has the most of both: nothing lies between the ends
         bounds = []
-    found = [_point(rich, measure, lo, rich is recommended),
-             _point(top, measure, hi, top is recommended)]
+    found = [_point(rich, measure, lo, rich is recommended)]
     if recommended is not None and reuse is None:  # weighted: the point of the nearest bound
         own = value_of(recommended, measure)
         found.append(_point(recommended, measure, own, True))
@@ -271,10 +307,26 @@ def trace_frontier(instance: Instance, points: int = 11, options: SolveOptions =
             bounds.remove(min(bounds, key=lambda b: abs(b - own)))
     elif recommended is not None and recommended.info.status != "optimal":
         found.append(_point(recommended, measure, None, True))  # not proven: not an end
-    tasks = [(instance, "npv", tie["rich"], b, options, measure.name) for b in bounds]
-    timed = run_parallel(timed_lexicographic, tasks, parallel, label="frontier")
-    inner = [out for out, _ in timed]
-    timings += [(f"bound {b:,.4g}", seconds) for b, (_, seconds) in zip(bounds, timed)]
+    # the top end's second stage first, then the highest bounds (the slowest) first
+    order = sorted(range(len(bounds)), key=lambda i: -bounds[i])
+    tasks = [(lexicographic, instance, "npv", tie["rich"], bounds[i], options, measure.name)
+             for i in order]
+    if "top" in solved:
+        tasks.insert(0, (second_stage, instance, *spec["top"], None, top1, options,
+                         measure.name))
+    ran = run_parallel(timed, tasks, parallel, label="frontier")
+    if "top" in solved:
+        top2, seconds = ran.pop(0)
+        ends["top"] = top2
+        solved["top"] = (top2, solved["top"][1] + seconds)
+    timed_bounds = [None] * len(bounds)
+    for i, value in zip(order, ran):
+        timed_bounds[i] = value
+    timings = [(names[k], sec) for k, (_, sec) in solved.items()]
+    top = ends["top"].result
+    found.insert(1, _point(top, measure, hi, top is recommended))  # the order as before
+    inner = [out for out, _ in timed_bounds]
+    timings += [(f"bound {b:,.4g}", seconds) for b, (_, seconds) in zip(bounds, timed_bounds)]
     found += [_point(o.result, measure, b) for o, b in zip(inner, bounds) if o.result is not None]
     stopped = [o for o in inner if o.status == "no_plan"]
     note = ""
