@@ -20,6 +20,7 @@ overlap, so their seconds add up to more than the run's.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -119,10 +120,17 @@ class Phases:
     ``run.parallel`` is what the analyses get for their own re-solves: the shared executor
     (without progress bars of their own: one bar counts every re-solve), or the caller's
     ``parallel`` when everything runs in order.
+
+    ``meanwhile``: a call to make in a background thread while the analyses run (the pipeline
+    imports the report writers' libraries there, about a second that would otherwise come after
+    the analyses); it starts once the local pool's workers exist, so that no worker is forked
+    while the thread holds an import lock. Nothing waits for it.
     """
 
-    def __init__(self, parallel: Parallel, timings: Timings | None = None) -> None:
+    def __init__(self, parallel: Parallel, timings: Timings | None = None,
+                 meanwhile: Callable[[], Any] | None = None) -> None:
         self.timings = timings if timings is not None else Timings()
+        self._meanwhile = meanwhile
         self._given = parallel
         workers = parallel.worker_count
         self.concurrent = parallel.executor is not None or workers > 1
@@ -140,6 +148,7 @@ class Phases:
         if executor is None:
             self._pool = ProcessPoolExecutor(max_workers=self._workers,
                                              initializer=worker_signals)
+            self._pool.submit(int)  # forks every worker now (with fork, all at the first task)
             executor = self._pool
         self._bar = tqdm(total=0, desc="re-solves", unit="solve", file=sys.stderr,
                          disable=not self._given.progress, leave=False)
@@ -147,6 +156,8 @@ class Phases:
         self._threads = ThreadPoolExecutor(max_workers=THREADS,
                                            thread_name_prefix="analysis")
         self.parallel = Parallel(executor=self._executor, progress=False)  # type: ignore[arg-type]
+        if self._meanwhile is not None:
+            threading.Thread(target=self._meanwhile, name="meanwhile", daemon=True).start()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Callable
 
 from .instance import Instance
 from .analyses import Analyses
@@ -35,11 +36,20 @@ def writers() -> list:
     return [_write_json, _write_xlsx, _write_memo]
 
 
+def load_writers() -> None:
+    """Import the libraries the workbook and memo writers use (openpyxl's styles, matplotlib,
+    python-docx, ReportLab: about a second), the memo last: a writer importing them meanwhile
+    waits for this import and then finds them loaded."""
+    from . import report_xlsx  # noqa: F401
+    from . import memo  # noqa: F401
+
+
 def analyse(result: Result, options: SolveOptions = SolveOptions(),
             parallel: Parallel = Parallel(), *, sensitivity: bool = True,
             frontier_points: int = 0, alternatives: int = 0, simulate_draws: int = 0,
             futures_draws: int = 0, ladder: bool = True, requested_only: bool = False,
-            timings: Timings | None = None) -> Result:
+            timings: Timings | None = None,
+            meanwhile: Callable[[], Any] | None = None) -> Result:
     """The result with its analyses attached.
 
     Always: the stress test (each country with a funded project lost), the funding priority
@@ -56,7 +66,7 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
     Every re-solve starts from ``result``'s plan, repaired for its own rules, unless
     ``options.warm_start`` is off (:meth:`SolveOptions.with_start`). The analyses run at the
     same time on one pool of solver processes (:class:`optimizer.phases.Phases`); ``timings``
-    receives the seconds of each.
+    receives the seconds of each; ``meanwhile`` runs in a thread beside them (see Phases).
     """
     from .analyses import scenarios
     from .analyses.priority import funding_priority
@@ -67,7 +77,7 @@ def analyse(result: Result, options: SolveOptions = SolveOptions(),
     options = options.with_start(result.starts)
     found: dict = {}
     later: dict = {}
-    with Phases(parallel, timings) as run:
+    with Phases(parallel, timings, meanwhile) as run:
         par = run.parallel
         # Long chains first, then the batches of re-solves, so that the pool stays busy.
         if alternatives:
@@ -156,7 +166,8 @@ def run_solve(instance: Instance, out_dir: Path, options: SolveOptions = SolveOp
     result = analyse(result, options, parallel, sensitivity=sensitivity,
                      frontier_points=frontier_points, alternatives=alternatives,
                      simulate_draws=simulate_draws, futures_draws=futures_draws,
-                     ladder=ladder, requested_only=requested_only, timings=timings)
+                     ladder=ladder, requested_only=requested_only, timings=timings,
+                     meanwhile=load_writers)
     if carry is not None:
         result = replace(result, analyses=carry_over(result.analyses, carry))
     written = write_run(result, out_dir, [_timed_writer(w, timings) for w in writers()],
