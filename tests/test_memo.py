@@ -110,6 +110,27 @@ def test_write_memo_writes_every_file(memo):
     assert memo["chart_timeline"].name == "chart_timeline.png"
 
 
+def test_the_helper_process_writes_the_same_memo(memo, tmp_path):
+    """With the helper process (the default: every other chart and memo.docx drawn by a forked
+    process) the files are those one process writes: HTML, Markdown and the charts byte for
+    byte, the Word file part for part (its zip has timestamps), the PDF page for page."""
+    import zipfile
+
+    import pypdf
+
+    alone = write_memo(full_result(), tmp_path, run_time=RUN_TIME, helper=False)
+    assert set(alone) == set(memo)
+    for key in alone:
+        if key.startswith("chart_") or key in ("html", "md"):
+            assert alone[key].read_bytes() == memo[key].read_bytes(), key
+    parts = [zipfile.ZipFile(path) for path in (alone["docx"], memo["docx"])]
+    assert sorted(parts[0].namelist()) == sorted(parts[1].namelist())
+    assert all(parts[0].read(name) == parts[1].read(name) for name in parts[0].namelist())
+    pages = [[page.extract_text() for page in pypdf.PdfReader(str(path)).pages]
+             for path in (alone["pdf"], memo["pdf"])]
+    assert pages[0] == pages[1]
+
+
 def test_sections_in_order_in_the_model():
     doc = build_document(full_result(), run_time=RUN_TIME)
     titles = [s.title for s in doc.sections]

@@ -9,7 +9,8 @@ import pytest
 from optimizer.analyses.alternatives import alternatives_table, find_alternatives
 from optimizer.evaluate import evaluate
 from optimizer.families import violations
-from optimizer.analyses.frontier import budget_ladder, trace_frontier
+from optimizer.analyses.frontier import (budget_ladder, first_stage, lexicographic,
+                                         second_stage, trace_frontier)
 from optimizer.instance import Mineral, Scenario
 from optimizer.analyses.scenarios import compare_scenarios, robust_price
 from optimizer.solve import solve
@@ -29,6 +30,20 @@ def pareto_instance(objective="npv"):
     ps = [project("A", capex=10, npv=10), project("B", capex=10, cap=300, npv=5),
           project("C", capex=10, cap=600, npv=0), project("D", capex=10, cap=1000, npv=-5)]
     return instance(ps, budget={2026: 20}, horizon=1, minerals=minerals, objective=objective)
+
+
+@pytest.mark.parametrize("floor", [None, 0.5])
+def test_the_stages_solved_apart_give_the_lexicographic_answer(floor):
+    """The frontier solves the top end's second stage apart from its first (beside the inner
+    bounds). Highest security (1.0: AD, BD or CD), then highest NPV among them: AD (NPV 5), with
+    or without the floor security >= 0.5; the first stage alone need not be AD."""
+    inst = pareto_instance()
+    whole = lexicographic(inst, "security", "npv", floor)
+    first = first_stage(inst, "security", floor)
+    apart = second_stage(inst, "security", "npv", floor, first)
+    assert sorted(whole.result.starts) == sorted(apart.result.starts) == ["A", "D"]
+    assert apart.result.evaluation.npv_musd == pytest.approx(5)
+    assert first.result.evaluation.objective_value("security") == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("points", [2, 5, 11])
