@@ -131,6 +131,19 @@ def test_the_helper_process_writes_the_same_memo(memo, tmp_path):
     assert pages[0] == pages[1]
 
 
+def _memo_files_in(folder: str) -> list[str]:
+    return sorted(write_memo(full_result(), Path(folder), run_time=RUN_TIME))
+
+
+def test_the_memo_is_written_inside_a_daemonic_worker(memo, tmp_path):
+    """A multiprocessing.Pool worker is daemonic and may not start the helper process (Python
+    refuses): it writes the memo alone."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_memo_files_in, (str(tmp_path),)) == sorted(memo)
+
+
 def test_sections_in_order_in_the_model():
     doc = build_document(full_result(), run_time=RUN_TIME)
     titles = [s.title for s in doc.sections]

@@ -74,9 +74,10 @@ def write_charts(result: Result, folder: Path,
 @contextmanager
 def report_helper(enabled: bool = True) -> Iterator[ProcessPoolExecutor | None]:
     """One forked process that writes part of the memo beside this one (charts, the Word file),
-    or None: on one core, where fork is not available, or when not ``enabled``. Forked, it has
-    the charting and document libraries loaded already. An interrupt stops it at once."""
-    if (not enabled or (os.cpu_count() or 1) < 2
+    or None: on one core, where fork is not available, in a daemonic process (a pool's worker,
+    which may have no children), or when not ``enabled``. Forked, it has the charting and
+    document libraries loaded already. An interrupt stops it at once."""
+    if (not enabled or (os.cpu_count() or 1) < 2 or multiprocessing.current_process().daemon
             or "fork" not in multiprocessing.get_all_start_methods()):
         yield None
         return
