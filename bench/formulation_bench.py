@@ -11,8 +11,8 @@ budget step of the sensitivity (-30% .. +30%). Each is built twice by ``optimize
 - ``x rows``: the same model with those four row families written in ``x`` as before
   (:func:`x_rows`, kept here only for this comparison).
 
-Each model is handed to HiGHS as PuLP loads it (one thread, seed 0, the workbook's gap, RINS and
-RENS off as in ``optimizer.solvers``, no starting plan), the two forms taking turns at running
+Each model is written as an MPS file and solved by highspy alone (one thread, seed 0, the
+workbook's gap, RINS and RENS off as in ``optimizer.solvers``, no starting plan), the two forms taking turns at running
 first; the bench prints one line a problem and the totals, and fails (exit 1) if an optimum
 differs by more than the gap. A print, not a test: the seconds depend on the machine and its load.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,34 +94,23 @@ def x_rows():
         M.in_started_by = saved[1]
 
 
-def highs_run(m: M.PortfolioModel, mip_gap: float, time_limit: float) -> tuple[float, float, int]:
-    """(seconds, objective or inf, nodes) of HiGHS alone on the model as PuLP loads it."""
-    out = {}
-
-    class Loaded(Exception):
-        pass
-
-    def grab(h: highspy.Highs) -> None:
-        out["lp"] = h.getLp()
-        raise Loaded
-
-    try:
-        solvers._solve_highs(m, time_limit, mip_gap, 1, False, None, grab)
-    except Loaded:
-        pass
+def highs_run(m: M.PortfolioModel, mip_gap: float, time_limit: float,
+              folder: Path) -> tuple[float, float, int]:
+    """(seconds, objective or inf, nodes) of HiGHS alone on the model's MPS file (written by
+    PuLP with its objective sense, read by highspy, as in synthetic_bench.py)."""
+    mps = folder / "model.mps"
+    m.prob.writeMPS(str(mps), with_objsense=True)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.readModel(str(mps))
     for key, value in {"threads": 1, "random_seed": 0, "mip_rel_gap": mip_gap,
                        "time_limit": time_limit, **solvers.HIGHS_MIP_OPTIONS}.items():
         h.setOptionValue(key, value)
-    h.passModel(out["lp"])
     t0 = time.perf_counter()
     h.run()
     seconds = time.perf_counter() - t0
     feasible = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     value = h.getInfo().objective_function_value
-    if out["lp"].sense_ == highspy.ObjSense.kMinimize:  # PuLP hands a maximum negated
-        value = -value
     return seconds, value if feasible else float("inf"), h.getInfo().mip_node_count
 
 
@@ -139,6 +129,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     probs = problems(args.workbook)
+    with tempfile.TemporaryDirectory(prefix="formulation-bench-") as tmp:
+        return compare(probs, args.repeat, Path(tmp))
+
+
+def compare(probs: dict, repeat: int, folder: Path) -> int:
+    """Print one line per problem and the totals; 1 if an optimum differs, else 0."""
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     print(f"{'problem':26s} {'h rows s':>9s} {'nodes':>6s} {'x rows s':>9s} {'nodes':>6s}"
           f" {'optimum':>12s}")
@@ -147,7 +143,7 @@ def main() -> int:
     for i, (name, inst) in enumerate(probs.items()):
         gap = inst.settings.mip_gap
         runs: dict[str, list] = {"h": [], "x": []}
-        for r in range(args.repeat):
+        for r in range(repeat):
             order = ("h", "x") if (i + r) % 2 == 0 else ("x", "h")
             for form in order:
                 if form == "x":
@@ -155,7 +151,7 @@ def main() -> int:
                         m = M.build_model(inst)
                 else:
                     m = M.build_model(inst)
-                runs[form].append(highs_run(m, gap, inst.settings.time_limit_s))
+                runs[form].append(highs_run(m, gap, inst.settings.time_limit_s, folder))
         best = {f: min(v, key=lambda run: run[0]) for f, v in runs.items()}
         for f in totals:
             totals[f][0] += best[f][0]

@@ -99,3 +99,18 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join(timeout=5)
+
+
+@contextlib.contextmanager
+def worker_pool(max_workers: int, mp_context=None) -> Iterator[ProcessPoolExecutor]:
+    """A process pool whose workers take their signals from the parent (:func:`worker_signals`),
+    stopped at once (:func:`stop_pool`) if the block raises, an interrupt above all, and shut
+    down after its tasks otherwise."""
+    pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=mp_context,
+                               initializer=worker_signals)
+    try:
+        yield pool
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown()

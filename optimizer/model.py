@@ -142,7 +142,7 @@ def in_started_by(m: PortfolioModel, pid: str,
     The rows are the same on every plan and the LP relaxation is the same, but written over
     the binaries the solver branches on, rows whose coefficient falls with the start year
     (cumulative spend, deliveries, capex) become sparse knapsacks HiGHS derives strong cuts
-    from: the example's re-solves take about 60% less HiGHS time (bench/formulation_bench.py,
+    from: the example's re-solves take about half the HiGHS time (bench/formulation_bench.py,
     docs/decisions.md)."""
     starts = starts_of(m, pid)
     if len(starts) == 1:

@@ -22,8 +22,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
@@ -31,12 +30,11 @@ from tqdm import tqdm
 
 from .errors import InfeasibleError, SolverError
 from .instance import Instance
-from .interrupts import stop_pool, worker_signals
+from .interrupts import worker_pool
 from .model import PortfolioModel
 from .repair import ModelRows, repair
 from .results import Result
 from .solve import solve, solve_model, solve_parts
-
 
 
 @dataclass(frozen=True)
@@ -218,15 +216,8 @@ def run_parallel(func: Callable[..., Any], tasks: Sequence[tuple],
                 results.append(func(*task))
                 bar.update()
             return results
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
-                                   initializer=worker_signals)
-        try:
-            results = _collect(pool, func, tasks, bar)
-        except BaseException:
-            stop_pool(pool)
-            raise
-        pool.shutdown()
-        return results
+        with worker_pool(min(workers, len(tasks))) as pool:
+            return _collect(pool, func, tasks, bar)
     finally:
         bar.close()
 

@@ -17,9 +17,7 @@ from optimizer.resolve import Outcome, Parallel, SolveOptions, resolve, summary_
 from optimizer.solve import solve
 from optimizer.solvers import RawSolve
 from helpers import SERIAL, tradeoff_instance
-from test_model_hand import instance, project
 from test_tradeoffs import pareto_instance
-
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from .. import charts
-from ..interrupts import stop_pool, worker_signals
+from ..interrupts import worker_pool
 from ..results import Result
 from .content import OPTIONAL_SECTIONS, build_document
 from .context import CHART_FILES
@@ -61,14 +61,21 @@ def write_charts(result: Result, folder: Path,
     memo's order. With ``helper`` (a process), it draws every other chart meanwhile."""
     folder = Path(folder)
     jobs = chart_jobs(result)
-    theirs: dict[str, Future] = {}
-    if helper is not None:
-        theirs = {key: helper.submit(draw_chart, result, key, folder / name)
-                  for key, name in jobs[1::2]}
-    drawn = {key: draw_chart(result, key, folder / name) for key, name in jobs
-             if key not in theirs}
+    theirs = {key: _elsewhere(helper, draw_chart, result, key, folder / name)
+              for key, name in jobs[1::2]}
+    drawn = {key: draw_chart(result, key, folder / name) for key, name in jobs[0::2]}
     drawn.update({key: future.result() for key, future in theirs.items()})
     return {key: drawn[key] for key, _ in jobs}
+
+
+def _elsewhere(helper: ProcessPoolExecutor | None, func: Callable[..., Path],
+               *args: Any) -> Future:
+    """``func(*args)`` handed to ``helper``, or done here at once when there is none."""
+    if helper is not None:
+        return helper.submit(func, *args)
+    done: Future = Future()
+    done.set_result(func(*args))
+    return done
 
 
 @contextmanager
@@ -81,14 +88,8 @@ def report_helper(enabled: bool = True) -> Iterator[ProcessPoolExecutor | None]:
             or "fork" not in multiprocessing.get_all_start_methods()):
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=worker_signals)
-    try:
+    with worker_pool(1, multiprocessing.get_context("fork")) as pool:
         yield pool
-    except BaseException:
-        stop_pool(pool)
-        raise
-    pool.shutdown()
 
 
 def write_memo(result: Result, folder: Path, *, run_time: datetime | None = None,
@@ -105,13 +106,10 @@ def write_memo(result: Result, folder: Path, *, run_time: datetime | None = None
     with report_helper(helper) as pool:
         pngs = write_charts(result, folder, pool)
         doc = build_document(result, pngs, run_time or datetime.now(timezone.utc))
-        docx = pool.submit(write_docx, doc, folder / "memo.docx") if pool is not None else None
+        docx = _elsewhere(pool, write_docx, doc, folder / "memo.docx")
         html = write_html(doc, folder / "memo.html")
         md = write_markdown(doc, folder / "memo.md")
         pdf = write_pdf(doc, folder / "memo.pdf")
-        written = {"html": html,
-                   "docx": docx.result() if docx is not None else write_docx(doc,
-                                                                              folder / "memo.docx"),
-                   "md": md, "pdf": pdf}
+        written = {"html": html, "docx": docx.result(), "md": md, "pdf": pdf}
     written.update({f"chart_{key}": path for key, path in pngs.items()})
     return written
