@@ -139,13 +139,15 @@ def test_ctrl_c_stops_a_cluster_run_and_writes_nothing(cluster, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "optimizer", "futures", str(GOOD), "--draws", "2000",
            "--scheduler", cluster.scheduler_address, "--out", str(out)]
+    # unbuffered bytes: communicate() reads on from the very byte read(1) stopped at (a text or
+    # buffered pipe reads ahead, and communicate() then starts mid-character or loses bytes)
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    seen = ""
+                            bufsize=0)
+    seen = b""
     deadline = time.monotonic() + 120
 
     def submitted() -> int:  # the progress bar's count of re-solves handed to the cluster
-        return max((int(n) for n in re.findall(r"/(\d+) \[", seen[-200:])), default=0)
+        return max((int(n) for n in re.findall(rb"/(\d+) \[", seen[-200:])), default=0)
 
     while submitted() < 2000 and time.monotonic() < deadline:  # the futures are under way
         seen += proc.stderr.read(1)
@@ -153,7 +155,8 @@ def test_ctrl_c_stops_a_cluster_run_and_writes_nothing(cluster, tmp_path):
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     sent = time.monotonic()
-    _stdout, stderr = proc.communicate(timeout=60)
+    _stdout, rest = proc.communicate(timeout=60)
+    stderr = (seen + rest).decode("utf-8", errors="replace")
     assert time.monotonic() - sent < 30  # the queued tasks are cancelled, not waited for
     assert proc.returncode == 1
     assert "interrupted; nothing was written." in stderr
